@@ -1,0 +1,100 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/flexapi/flexapi"
+)
+
+// errorBody is Twilio's error shape; its keys are in Twilio's (alphabetical) order.
+type errorBody struct {
+	Code     int    `json:"code"`
+	Detail   string `json:"detail,omitempty"`
+	Message  string `json:"message"`
+	MoreInfo string `json:"more_info"`
+	Status   int    `json:"status"`
+}
+
+// Twilio error codes, and flexapi's own in the same style (listed in the README).
+const (
+	codeInvalid          = 20001
+	codeUnauthorized     = 20003
+	codeMethodNotAllowed = 20004
+	codeNotFound         = 20404
+	codeConflict         = 20409 // flexapi's own
+	codeTooLarge         = 20413 // flexapi's own
+	codeInternal         = 20500
+	codeUnavailable      = 20503
+)
+
+// writeError is the one place where errors become HTTP responses.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeErrorBody(w, http.StatusRequestEntityTooLarge, codeTooLarge,
+			"Request body too large: the limit is "+strconv.FormatInt(tooLarge.Limit, 10)+" bytes", "")
+		return
+	}
+	switch flexapi.ErrorCode(err) {
+	case flexapi.ENOTFOUND:
+		notFound(w, r)
+	case flexapi.EINVALID:
+		writeErrorBody(w, http.StatusBadRequest, codeInvalid, flexapi.ErrorMessage(err), "")
+	case flexapi.ECONFLICT:
+		writeErrorBody(w, http.StatusConflict, codeConflict, flexapi.ErrorMessage(err), "")
+	case flexapi.EUNAUTHORIZED:
+		w.Header().Set("WWW-Authenticate", `Basic realm="Twilio API"`)
+		writeErrorBody(w, http.StatusUnauthorized, codeUnauthorized, flexapi.ErrorMessage(err),
+			"Your AccountSid or AuthToken was incorrect.")
+	case flexapi.EUNAVAILABLE:
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "store unavailable",
+			slog.String("request_id", requestID(r.Context())), slog.Any("error", err))
+		writeErrorBody(w, http.StatusServiceUnavailable, codeUnavailable, "Service unavailable", "")
+	default:
+		s.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
+			slog.String("request_id", requestID(r.Context())), slog.Any("error", err))
+		writeErrorBody(w, http.StatusInternalServerError, codeInternal, "Internal server error", "")
+	}
+}
+
+// notFound is the 404 of every absent, malformed or foreign resource alike, so
+// that nobody can tell another account's resources from absent ones.
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeErrorBody(w, http.StatusNotFound, codeNotFound,
+		"The requested resource "+r.URL.EscapedPath()+" was not found", "")
+}
+
+func methodNotAllowed(allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeErrorBody(w, http.StatusMethodNotAllowed, codeMethodNotAllowed,
+			"The requested resource "+r.URL.EscapedPath()+" does not support the attempted HTTP method "+r.Method, "")
+	})
+}
+
+func writeErrorBody(w http.ResponseWriter, status, code int, message, detail string) {
+	writeJSON(w, status, errorBody{
+		Code:     code,
+		Detail:   detail,
+		Message:  message,
+		MoreInfo: "https://www.twilio.com/docs/errors/" + strconv.Itoa(code),
+		Status:   status,
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only our own types reach here, so this is a programming error.
+		panic(err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}

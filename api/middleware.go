@@ -1,0 +1,170 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"path"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// requestInfo travels with a request so that the log line can name who made it.
+type requestInfo struct {
+	id         string
+	accountSID string
+}
+
+type ctxKey struct{}
+
+func info(ctx context.Context) *requestInfo {
+	ri, _ := ctx.Value(ctxKey{}).(*requestInfo)
+	if ri == nil {
+		return &requestInfo{}
+	}
+	return ri
+}
+
+func requestID(ctx context.Context) string { return info(ctx).id }
+
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "RQ" + hex.EncodeToString(b[:])
+}
+
+// observe gives every response its request id, duration and CORS headers,
+// turns panics into Twilio's 500, and logs one line per request.
+func (s *server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &requestInfo{id: newRequestID()}
+		rec := &recorder{ResponseWriter: w, start: start}
+		w.Header().Set("Twilio-Request-Id", ri.id)
+		s.cors.apply(w.Header(), r.Header.Get("Origin"))
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
+
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.LogAttrs(r.Context(), slog.LevelError, "panic",
+					slog.String("request_id", ri.id), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+				if !rec.wrote {
+					writeErrorBody(rec, http.StatusInternalServerError, codeInternal, "Internal server error", "")
+				}
+			}
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.EscapedPath()),
+				slog.Int("status", rec.status),
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.String("request_id", ri.id),
+				slog.String("account_sid", ri.accountSID),
+				slog.Int("bytes", rec.bytes),
+			)
+		}()
+		next.ServeHTTP(rec, r)
+		if !rec.wrote {
+			rec.WriteHeader(http.StatusOK)
+		}
+	})
+}
+
+// recorder notes the status and size, and stamps Twilio-Request-Duration at
+// the last moment headers can still change.
+type recorder struct {
+	http.ResponseWriter
+	start  time.Time
+	status int
+	bytes  int
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if r.wrote {
+		return
+	}
+	r.wrote, r.status = true, status
+	d := time.Since(r.start).Seconds()
+	r.Header().Set("Twilio-Request-Duration", strconv.FormatFloat(d, 'f', 3, 64))
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if !r.wrote {
+		r.WriteHeader(http.StatusOK)
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// canonicalPathsOnly answers every path that is not in canonical form with a
+// Twilio 404 before ServeMux sees it: ServeMux would redirect such paths, and
+// the official clients take any 3xx for success.
+func canonicalPathsOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if r.URL.RawPath != "" || !strings.HasPrefix(p, "/") || path.Clean(p) != p {
+			notFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// corsPolicy decides the CORS headers of every response.
+type corsPolicy struct {
+	anyOrigin bool
+	origins   []string
+}
+
+const (
+	corsMethods = "GET, POST, OPTIONS"
+	corsHeaders = "Accept, Authorization, Content-Type, If-Match, If-None-Match"
+	corsExpose  = "ETag, Twilio-Request-Id, Twilio-Request-Duration"
+)
+
+func newCORSPolicy(origins []string) corsPolicy {
+	if len(origins) == 0 || slices.Contains(origins, "*") {
+		return corsPolicy{anyOrigin: true}
+	}
+	return corsPolicy{origins: origins}
+}
+
+// apply sets the CORS headers for a request from origin. With a configured
+// list, a matching origin is reflected and may send credentials; any other
+// origin gets no Access-Control-Allow-Origin, so browsers refuse the response.
+func (c corsPolicy) apply(h http.Header, origin string) {
+	switch {
+	case c.anyOrigin:
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Allow-Credentials", "false")
+	case origin != "" && slices.Contains(c.origins, origin):
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Add("Vary", "Origin")
+	default:
+		h.Set("Access-Control-Allow-Credentials", "false")
+		h.Add("Vary", "Origin")
+	}
+	h.Set("Access-Control-Allow-Methods", corsMethods)
+	h.Set("Access-Control-Allow-Headers", corsHeaders)
+	h.Set("Access-Control-Expose-Headers", corsExpose)
+}
+
+// preflight answers a browser's CORS preflight; the headers are already set.
+func (s *server) preflight(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/flexapi/flexapi"
+	"github.com/flexapi/flexapi/sqlstore"
+)
+
+// adminFlags are the flags every admin command shares.
+type adminFlags struct {
+	fs   *flag.FlagSet
+	db   *string
+	json *bool
+}
+
+func newAdminFlags(name string, e *env) adminFlags {
+	fs := newFlags(name, e)
+	return adminFlags{fs: fs, db: dbFlag(fs), json: fs.Bool("json", false, "print JSON instead of text")}
+}
+
+// open parses args and opens the store; the caller closes it.
+func (a adminFlags) open(ctx context.Context, e *env, args []string) (*sqlstore.Store, error) {
+	if err := parse(a.fs, e, args); err != nil {
+		return nil, err
+	}
+	return sqlstore.Open(ctx, *a.db)
+}
+
+// sidFlag parses a SID flag value; required says whether it may be empty.
+func sidFlag(name, prefix, v string, required bool) (string, error) {
+	if v == "" && !required {
+		return "", nil
+	}
+	sid, ok := flexapi.ParseSID(prefix, v)
+	if !ok {
+		return "", usageError{fmt.Errorf("--%s must be %s and 32 hex digits, got %q", name, prefix, v)}
+	}
+	return sid, nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
+}
+
+func createAccount(ctx context.Context, e *env, args []string) error {
+	a := newAdminFlags("accounts create", e)
+	sid := a.fs.String("sid", "", "account SID (default: a new random one)")
+	token := a.fs.String("auth-token", "", "primary auth token (default: a new random one)")
+	name := a.fs.String("friendly-name", "", "a name for people")
+	store, err := a.open(ctx, e, args)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	acct := flexapi.Account{SID: flexapi.NewSID(flexapi.AccountPrefix), FriendlyName: *name}
+	if *sid != "" {
+		if acct.SID, err = sidFlag("sid", flexapi.AccountPrefix, *sid, true); err != nil {
+			return err
+		}
+	}
+	if *token == "" {
+		*token = flexapi.NewSecret()
+	} else if err := checkToken("--auth-token", *token); err != nil {
+		return err
+	}
+	if err := store.CreateAccount(ctx, &acct, flexapi.HashSecret(*token)); err != nil {
+		return explain(err, "account "+acct.SID)
+	}
+	if *a.json {
+		return printJSON(e.stdout, map[string]string{"sid": acct.SID, "auth_token": *token})
+	}
+	fmt.Fprintf(e.stdout, "Account created. The auth token is shown only now: store it.\n  account_sid: %s\n  auth_token:  %s\n", acct.SID, *token)
+	return nil
+}
+
+func listAccounts(ctx context.Context, e *env, args []string) error {
+	a := newAdminFlags("accounts list", e)
+	store, err := a.open(ctx, e, args)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	accounts, err := store.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	t := table(e.stdout, "SID\tSTATUS\tCREATED\tFRIENDLY NAME")
+	for _, acct := range accounts {
+		if *a.json {
+			printJSON(e.stdout, map[string]string{"sid": acct.SID, "status": acct.Status,
+				"created_date": date(acct.CreatedDate), "friendly_name": acct.FriendlyName})
+			continue
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", acct.SID, acct.Status, date(acct.CreatedDate), acct.FriendlyName)
+	}
+	return flushUnless(t, *a.json)
+}
+
+func createKey(ctx context.Context, e *env, args []string) error {
+	a := newAdminFlags("keys create", e)
+	account := a.fs.String("account", "", "the account the key acts for (required)")
+	name := a.fs.String("friendly-name", "", "a name for people")
+	store, err := a.open(ctx, e, args)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	key := flexapi.APIKey{SID: flexapi.NewSID(flexapi.KeyPrefix), FriendlyName: *name}
+	if key.AccountSID, err = sidFlag("account", flexapi.AccountPrefix, *account, true); err != nil {
+		return err
+	}
+	secret := flexapi.NewSecret()
+	if err := store.CreateKey(ctx, &key, flexapi.HashSecret(secret)); err != nil {
+		return explain(err, "account "+key.AccountSID)
+	}
+	if *a.json {
+		return printJSON(e.stdout, map[string]string{"sid": key.SID, "secret": secret})
+	}
+	fmt.Fprintf(e.stdout, "API key created for %s. The secret is shown only now: store it.\n  sid:    %s\n  secret: %s\n", key.AccountSID, key.SID, secret)
+	return nil
+}
+
+func listKeys(ctx context.Context, e *env, args []string) error {
+	a := newAdminFlags("keys list", e)
+	account := a.fs.String("account", "", "only this account's keys")
+	store, err := a.open(ctx, e, args)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	acct, err := sidFlag("account", flexapi.AccountPrefix, *account, false)
+	if err != nil {
+		return err
+	}
+	keys, err := store.Keys(ctx, acct)
+	if err != nil {
+		return err
+	}
+	t := table(e.stdout, "SID\tACCOUNT\tCREATED\tFRIENDLY NAME")
+	for _, k := range keys {
+		if *a.json {
+			printJSON(e.stdout, map[string]string{"sid": k.SID, "account_sid": k.AccountSID,
+				"created_date": date(k.CreatedDate), "friendly_name": k.FriendlyName})
+			continue
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", k.SID, k.AccountSID, date(k.CreatedDate), k.FriendlyName)
+	}
+	return flushUnless(t, *a.json)
+}
+
+func createInstance(ctx context.Context, e *env, args []string) error {
+	a := newAdminFlags("instances create", e)
+	account := a.fs.String("account", "", "the account that owns the instance (required)")
+	sid := a.fs.String("sid", "", "instance SID (default: a new random one)")
+	store, err := a.open(ctx, e, args)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	in := flexapi.Instance{SID: flexapi.NewSID(flexapi.InstancePrefix)}
+	if in.AccountSID, err = sidFlag("account", flexapi.AccountPrefix, *account, true); err != nil {
+		return err
+	}
+	if *sid != "" {
+		if in.SID, err = sidFlag("sid", flexapi.InstancePrefix, *sid, true); err != nil {
+			return err
+		}
+	}
+	if err := store.CreateInstance(ctx, &in); err != nil {
+		return explain(err, "instance "+in.SID+" of account "+in.AccountSID)
+	}
+	if *a.json {
+		return printJSON(e.stdout, map[string]string{"sid": in.SID})
+	}
+	fmt.Fprintf(e.stdout, "Instance created.\n  instance_sid: %s\n  account_sid:  %s\n", in.SID, in.AccountSID)
+	return nil
+}
+
+func listInstances(ctx context.Context, e *env, args []string) error {
+	a := newAdminFlags("instances list", e)
+	account := a.fs.String("account", "", "only this account's instances")
+	store, err := a.open(ctx, e, args)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	acct, err := sidFlag("account", flexapi.AccountPrefix, *account, false)
+	if err != nil {
+		return err
+	}
+	instances, err := store.Instances(ctx, acct)
+	if err != nil {
+		return err
+	}
+	t := table(e.stdout, "SID\tACCOUNT\tCREATED")
+	for _, in := range instances {
+		if *a.json {
+			printJSON(e.stdout, map[string]string{"sid": in.SID, "account_sid": in.AccountSID, "created_date": date(in.CreatedDate)})
+			continue
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\n", in.SID, in.AccountSID, date(in.CreatedDate))
+	}
+	return flushUnless(t, *a.json)
+}
+
+func runMigrate(ctx context.Context, e *env, args []string) error {
+	a := newAdminFlags("migrate", e)
+	if err := parse(a.fs, e, args); err != nil {
+		return err
+	}
+	// Open applies every migration that is missing, under the write lock.
+	store, err := sqlstore.Open(ctx, *a.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	version, err := store.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: schema up to date (version %d)\n", *a.db, version)
+	return nil
+}
+
+// explain turns store errors into sentences about what the command named.
+func explain(err error, what string) error {
+	switch flexapi.ErrorCode(err) {
+	case flexapi.ECONFLICT:
+		return fmt.Errorf("%s already exists", what)
+	case flexapi.ENOTFOUND:
+		return fmt.Errorf("%s: not found", what)
+	}
+	return err
+}
+
+func table(w io.Writer, header string) *tabwriter.Writer {
+	t := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(t, header)
+	return t
+}
+
+// flushUnless writes the table unless the output was JSON.
+func flushUnless(t *tabwriter.Writer, asJSON bool) error {
+	if asJSON {
+		return nil
+	}
+	return t.Flush()
+}
+
+func date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/flexapi/flexapi"
+	"github.com/flexapi/flexapi/api"
+	"github.com/flexapi/flexapi/sqlstore"
+)
+
+// Server limits: generous for any real client, tight enough that a slow or
+// stuck one cannot hold a connection for long.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 32 << 10
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags("serve", e)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	db := dbFlag(fs)
+	publicURL := fs.String("public-url", "", "base URL of resource urls, e.g. https://flex-api.twilio.com (default: the request's scheme and host)")
+	demo := fs.Bool("demo", false, "add the reference page's example account, instance and user if absent")
+	corsOrigins := fs.String("cors-origins", "*", "comma-separated origins that browsers may call from, or *")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	maxBody := fs.Int64("max-body-bytes", api.DefaultMaxBodyBytes, "largest accepted request body")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
+	if err := parse(fs, e, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
+	}
+	logger, err := newLogger(e.stderr, *logFormat)
+	if err != nil {
+		return err
+	}
+
+	store, err := sqlstore.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := ensureEnvAccount(ctx, e, store, logger); err != nil {
+		return err
+	}
+	var demoToken string
+	if *demo {
+		if demoToken, err = ensureDemo(ctx, e, store); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler: api.NewHandler(store, api.Config{
+			PublicURL:    *publicURL,
+			CORSOrigins:  splitList(*corsOrigins),
+			MaxBodyBytes: *maxBody,
+			Logger:       logger,
+		}),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	fmt.Fprintf(e.stdout, "flexapi listening on http://%s (store %s)\n", ln.Addr(), *db)
+	logger.Info("listening", "addr", ln.Addr().String(), "db", *db)
+	if *demo {
+		printDemo(e.stdout, ln.Addr(), demoToken)
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func newLogger(w io.Writer, format string) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, usageError{fmt.Errorf("--log-format must be text or json, not %q", format)}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// ensureEnvAccount makes TWILIO_ACCOUNT_SID exist with TWILIO_AUTH_TOKEN, so
+// that an application configured for Twilio works unchanged.
+func ensureEnvAccount(ctx context.Context, e *env, store *sqlstore.Store, logger *slog.Logger) error {
+	sid, token := e.getenv("TWILIO_ACCOUNT_SID"), e.getenv("TWILIO_AUTH_TOKEN")
+	if sid == "" || token == "" {
+		return nil
+	}
+	canonical, ok := flexapi.ParseSID(flexapi.AccountPrefix, sid)
+	if !ok {
+		return fmt.Errorf("TWILIO_ACCOUNT_SID %q is not an account SID (AC and 32 hex digits)", sid)
+	}
+	if err := checkToken("TWILIO_AUTH_TOKEN", token); err != nil {
+		return err
+	}
+	created, err := ensureAccount(ctx, store, canonical, token, "from TWILIO_ACCOUNT_SID")
+	if err == nil {
+		logger.Info("account from environment ready", "account_sid", canonical, "created", created)
+	}
+	return err
+}
+
+// ensureAccount creates the account if absent, or makes token its primary
+// auth token if neither of its tokens is token already.
+func ensureAccount(ctx context.Context, store *sqlstore.Store, sid, token, name string) (created bool, err error) {
+	cred, err := store.Credential(ctx, sid)
+	switch {
+	case flexapi.ErrorCode(err) == flexapi.ENOTFOUND:
+		return true, store.CreateAccount(ctx, &flexapi.Account{SID: sid, FriendlyName: name}, flexapi.HashSecret(token))
+	case err != nil:
+		return false, err
+	}
+	for _, h := range cred.SecretHashes {
+		if flexapi.SecretMatches(h, token) {
+			return false, nil
+		}
+	}
+	return false, store.SetPrimaryToken(ctx, sid, flexapi.HashSecret(token))
+}
+
+// checkToken accepts what the official clients accept in credentials.
+func checkToken(name, token string) error {
+	if len(token) < 8 || len(token) > 128 || strings.IndexFunc(token, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}) >= 0 {
+		return usageError{fmt.Errorf("%s must be 8 to 128 letters and digits: the official clients accept nothing else", name)}
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+
+	"github.com/flexapi/flexapi"
+	"github.com/flexapi/flexapi/api"
+	"github.com/flexapi/flexapi/sqlstore"
+)
+
+// userFlags are the flags of the users commands.
+type userFlags struct {
+	adminFlags
+	instance  *string
+	publicURL *string
+}
+
+func newUserFlags(name string, e *env) userFlags {
+	a := newAdminFlags(name, e)
+	return userFlags{
+		adminFlags: a,
+		instance:   a.fs.String("instance", "", "the Flex instance (required)"),
+		publicURL:  a.fs.String("public-url", "http://127.0.0.1:8080", "base of the url field"),
+	}
+}
+
+// openInstance parses args, opens the store and finds the instance.
+func (u userFlags) openInstance(ctx context.Context, e *env, args []string) (*sqlstore.Store, flexapi.Instance, error) {
+	store, err := u.open(ctx, e, args)
+	if err != nil {
+		return nil, flexapi.Instance{}, err
+	}
+	sid, err := sidFlag("instance", flexapi.InstancePrefix, *u.instance, true)
+	if err != nil {
+		store.Close()
+		return nil, flexapi.Instance{}, err
+	}
+	in, err := store.Instance(ctx, sid)
+	if err != nil {
+		store.Close()
+		return nil, in, explain(err, "instance "+sid)
+	}
+	return store, in, nil
+}
+
+func (u userFlags) print(e *env, user flexapi.User) error {
+	rep := api.Representation(user, *u.publicURL)
+	if *u.json {
+		return printJSON(e.stdout, rep)
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+	return err
+}
+
+func createUser(ctx context.Context, e *env, args []string) error {
+	u := newUserFlags("users create", e)
+	fs := u.fs
+	sid := fs.String("sid", "", "FlexUser SID (default: a new random one)")
+	username := fs.String("username", "", "username")
+	email := fs.String("email", "", "e-mail address")
+	locale := fs.String("locale", "", "BCP 47 locale, e.g. en-US")
+	roles := fs.String("roles", "", "comma-separated roles, e.g. agent,admin")
+	userSID := fs.String("user-sid", "", "US… SID of the Twilio unified user")
+	workerSID := fs.String("worker-sid", "", "WK… SID of the worker")
+	workspaceSID := fs.String("workspace-sid", "", "WS… SID of the workspace")
+	teamSID := fs.String("team-sid", "", "QO… SID of the Flex team")
+	store, in, err := u.openInstance(ctx, e, args)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	user := flexapi.User{AccountSID: in.AccountSID, InstanceSID: in.SID, FlexUserSID: flexapi.NewSID(flexapi.FlexUserPrefix)}
+	if *sid != "" {
+		if user.FlexUserSID, err = sidFlag("sid", flexapi.FlexUserPrefix, *sid, true); err != nil {
+			return err
+		}
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	opt := func(name string, v *string) *string {
+		if !given[name] && *v == "" {
+			return nil
+		}
+		return v
+	}
+	user.Username, user.Email, user.Locale = opt("username", username), opt("email", email), opt("locale", locale)
+	user.UserSID, user.WorkerSID = opt("user-sid", userSID), opt("worker-sid", workerSID)
+	user.WorkspaceSID, user.FlexTeamSID = opt("workspace-sid", workspaceSID), opt("team-sid", teamSID)
+	if opt("roles", roles) != nil {
+		user.Roles = splitList(*roles)
+		if user.Roles == nil {
+			user.Roles = []string{}
+		}
+	}
+	if err := user.Validate(); err != nil {
+		return usageError{fmt.Errorf("%s", flexapi.ErrorMessage(err))}
+	}
+	if err := store.CreateUser(ctx, &user); err != nil {
+		return explain(err, "user "+user.FlexUserSID+" in instance "+in.SID)
+	}
+	return u.print(e, user)
+}
+
+func getUser(ctx context.Context, e *env, args []string) error {
+	u := newUserFlags("users get", e)
+	store, in, err := u.openInstance(ctx, e, args)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if u.fs.NArg() != 1 {
+		return usageError{fmt.Errorf("usage: flexapi users get --instance GO… FU…")}
+	}
+	sid, err := sidFlag("FlexUserSid", flexapi.FlexUserPrefix, u.fs.Arg(0), true)
+	if err != nil {
+		return err
+	}
+	user, err := store.User(ctx, flexapi.UserKey{AccountSID: in.AccountSID, InstanceSID: in.SID, FlexUserSID: sid})
+	if err != nil {
+		return explain(err, "user "+sid+" in instance "+in.SID)
+	}
+	return u.print(e, user)
+}
+
+func listUsers(ctx context.Context, e *env, args []string) error {
+	u := newUserFlags("users list", e)
+	store, in, err := u.openInstance(ctx, e, args)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	users, err := store.Users(ctx, in.SID)
+	if err != nil {
+		return err
+	}
+	t := table(e.stdout, "FLEX USER SID\tUSERNAME\tEMAIL\tLOCALE\tROLES\tVERSION\tUPDATED")
+	for _, user := range users {
+		if *u.json {
+			if err := printJSON(e.stdout, api.Representation(user, *u.publicURL)); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%v\t%d\t%s\n", user.FlexUserSID, deref(user.Username), deref(user.Email),
+			deref(user.Locale), user.Roles, user.Version, date(user.UpdatedDate))
+	}
+	return flushUnless(t, *u.json)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "-"
+	}
+	return *s
+}

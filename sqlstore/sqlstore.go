@@ -1,0 +1,207 @@
+// Package sqlstore keeps flexapi's state in SQL: SQLite through a pure-Go
+// driver (no cgo) for one machine. Every write is one transaction, so a change
+// is either whole or absent, also across a crash.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flexapi/flexapi"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store is the SQL store. It is safe for concurrent use, also by several
+// processes on one SQLite file (the admin commands next to a running server).
+type Store struct {
+	write *sql.DB // one connection: writers queue here instead of failing busy
+	read  *sql.DB
+	now   func() time.Time
+}
+
+// Open opens the store named by dsn and brings its schema up to date.
+// dsn is a file path, "sqlite:PATH", or ":memory:" for a store that lives as
+// long as the process.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return nil, errors.New("PostgreSQL is not supported yet: use a SQLite file, sqlite:PATH or the in-memory store (:memory:)")
+	}
+	file := strings.TrimPrefix(dsn, "sqlite:")
+	if file == "" {
+		return nil, errors.New("empty database path")
+	}
+	s := &Store{now: time.Now}
+	var err error
+	if file == ":memory:" {
+		// Every connection to :memory: is a database of its own, so one
+		// connection serves reads and writes alike.
+		s.write, err = sql.Open("sqlite", "file::memory:?"+pragmas(false))
+		s.read = s.write
+	} else {
+		s.write, err = sql.Open("sqlite", fileURI(file, true))
+		if err == nil {
+			s.read, err = sql.Open("sqlite", fileURI(file, false))
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.write.SetMaxOpenConns(1)
+	s.write.SetMaxIdleConns(1)
+	s.write.SetConnMaxLifetime(0)
+	s.write.SetConnMaxIdleTime(0)
+	if s.read != s.write {
+		s.read.SetMaxOpenConns(8)
+		s.read.SetMaxIdleConns(8)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", file, err)
+	}
+	return s, nil
+}
+
+// pragmas are the connection settings. WAL with synchronous=NORMAL makes a
+// commit durable against a crash of the process (kill -9); a power loss may
+// undo the last commits before the next checkpoint, but never corrupts.
+func pragmas(writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if writer {
+		// Taking the write lock at BEGIN makes a read-modify-write atomic
+		// across processes and avoids deadlocks between upgrading readers.
+		q.Set("_txlock", "immediate")
+	}
+	return q.Encode()
+}
+
+func fileURI(file string, writer bool) string {
+	q := pragmas(writer)
+	if writer {
+		q += "&_pragma=journal_mode(WAL)"
+	}
+	return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q
+}
+
+// Close releases the database.
+func (s *Store) Close() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}
+
+// Ping reports whether the store answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrap(s.read.PingContext(ctx))
+}
+
+// SchemaVersion returns the number of the newest migration applied.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.read.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, wrap(err)
+}
+
+// migrate applies the embedded migrations that the database lacks, in one
+// write transaction, so that processes starting at once apply each only once.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+			return err
+		}
+		for _, name := range names {
+			base := path.Base(name)
+			version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("migration %s: name must start with a number", base)
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			body, err := migrations.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", base, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				version, base, s.now().Unix()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// inTx runs fn in a write transaction and commits when it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return wrap(err)
+	}
+	return wrap(tx.Commit())
+}
+
+// wrap turns driver errors into flexapi errors where users can act on them.
+func wrap(err error) error {
+	if err == nil || flexapi.ErrorCode(err) != flexapi.EINTERNAL {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &flexapi.Error{Code: flexapi.ENOTFOUND, Message: "not found", Err: err}
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return &flexapi.Error{Code: flexapi.ECONFLICT, Message: "already exists", Err: err}
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return &flexapi.Error{Code: flexapi.ENOTFOUND, Message: "the resource it belongs to does not exist", Err: err}
+		}
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
+			return &flexapi.Error{Code: flexapi.EUNAVAILABLE, Message: "store unavailable", Err: err}
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &flexapi.Error{Code: flexapi.EUNAVAILABLE, Message: "store unavailable", Err: err}
+	}
+	return err
+}
+
+func unix(t time.Time) int64 { return t.Unix() }
+
+func fromUnix(n int64) time.Time { return time.Unix(n, 0).UTC() }

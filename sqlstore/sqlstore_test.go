@@ -1,0 +1,301 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flexapi/flexapi"
+	"github.com/flexapi/flexapi/sqlstore"
+)
+
+const (
+	accountA = "AC00000000000000000000000000000001"
+	accountB = "AC00000000000000000000000000000002"
+	instance = "GO00000000000000000000000000000001"
+	userSID  = "FU00000000000000000000000000000001"
+)
+
+func openFile(t *testing.T, path string) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", path, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// seeded returns a store on a fresh file with two accounts, an instance of
+// account A and one user in it.
+func seeded(t *testing.T) (*sqlstore.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "flexapi.db")
+	s := openFile(t, path)
+	ctx := context.Background()
+	for _, sid := range []string{accountA, accountB} {
+		if err := s.CreateAccount(ctx, &flexapi.Account{SID: sid}, flexapi.HashSecret("token"+sid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateInstance(ctx, &flexapi.Instance{SID: instance, AccountSID: accountA}); err != nil {
+		t.Fatal(err)
+	}
+	email := "a@example.com"
+	u := flexapi.User{AccountSID: accountA, InstanceSID: instance, FlexUserSID: userSID, Email: &email, Roles: []string{"agent", "admin"}}
+	if err := s.CreateUser(ctx, &u); err != nil {
+		t.Fatal(err)
+	}
+	return s, path
+}
+
+var keyA = flexapi.UserKey{AccountSID: accountA, InstanceSID: instance, FlexUserSID: userSID}
+
+func TestUserRoundTrip(t *testing.T) {
+	s, _ := seeded(t)
+	got, err := s.User(context.Background(), keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Email == nil || *got.Email != "a@example.com" || got.Username != nil || got.Locale != nil {
+		t.Errorf("fields: email %v, username %v, locale %v; want a@example.com, nil, nil", got.Email, got.Username, got.Locale)
+	}
+	if strings.Join(got.Roles, ",") != "agent,admin" || got.Version != 0 {
+		t.Errorf("roles %v version %d; want [agent admin] 0", got.Roles, got.Version)
+	}
+	if got.CreatedDate.IsZero() || !got.CreatedDate.Equal(got.UpdatedDate) || got.CreatedDate.Location() != time.UTC {
+		t.Errorf("dates %v / %v; want equal, set, UTC", got.CreatedDate, got.UpdatedDate)
+	}
+}
+
+func TestRolesNullAndEmpty(t *testing.T) {
+	s, _ := seeded(t)
+	ctx := context.Background()
+	for _, roles := range [][]string{nil, {}} {
+		u := flexapi.User{AccountSID: accountA, InstanceSID: instance, FlexUserSID: flexapi.NewSID("FU"), Roles: roles}
+		if err := s.CreateUser(ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.User(ctx, flexapi.UserKey{AccountSID: accountA, InstanceSID: instance, FlexUserSID: u.FlexUserSID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (got.Roles == nil) != (roles == nil) || len(got.Roles) != 0 {
+			t.Errorf("roles %#v came back as %#v", roles, got.Roles)
+		}
+	}
+}
+
+func TestTenancy(t *testing.T) {
+	s, _ := seeded(t)
+	ctx := context.Background()
+	for name, key := range map[string]flexapi.UserKey{
+		"other account":   {AccountSID: accountB, InstanceSID: instance, FlexUserSID: userSID},
+		"absent user":     {AccountSID: accountA, InstanceSID: instance, FlexUserSID: "FU00000000000000000000000000000009"},
+		"absent instance": {AccountSID: accountA, InstanceSID: "GO00000000000000000000000000000009", FlexUserSID: userSID},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := s.User(ctx, key); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+				t.Errorf("User: err %v; want ENOTFOUND", err)
+			}
+			email := "x@example.com"
+			if _, err := s.UpdateUser(ctx, key, flexapi.UserUpdate{Email: &email}); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+				t.Errorf("UpdateUser: err %v; want ENOTFOUND", err)
+			}
+		})
+	}
+	// A user created through another account's instance must be refused.
+	u := flexapi.User{AccountSID: accountB, InstanceSID: instance, FlexUserSID: flexapi.NewSID("FU")}
+	if err := s.CreateUser(ctx, &u); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+		t.Errorf("CreateUser in another account's instance: err %v; want ENOTFOUND", err)
+	}
+}
+
+func TestUpdateUser(t *testing.T) {
+	s, _ := seeded(t)
+	ctx := context.Background()
+	before, _ := s.User(ctx, keyA)
+	same := "a@example.com"
+	got, err := s.UpdateUser(ctx, keyA, flexapi.UserUpdate{Email: &same})
+	if err != nil || got.Version != 0 || !got.UpdatedDate.Equal(before.UpdatedDate) {
+		t.Fatalf("no-op update: version %d, updated %v, err %v; want 0, %v, nil", got.Version, got.UpdatedDate, err, before.UpdatedDate)
+	}
+	locale, email := "de-DE", "b@example.com"
+	got, err = s.UpdateUser(ctx, keyA, flexapi.UserUpdate{Locale: &locale, Email: &email})
+	if err != nil || got.Version != 1 || *got.Locale != "de-DE" || *got.Email != "b@example.com" {
+		t.Fatalf("update: %+v, %v; want version 1 with the new values", got, err)
+	}
+	again, _ := s.User(ctx, keyA)
+	if again.Version != 1 || *again.Locale != "de-DE" || strings.Join(again.Roles, ",") != "agent,admin" {
+		t.Errorf("read back: version %d locale %v roles %v", again.Version, again.Locale, again.Roles)
+	}
+}
+
+// Concurrent writers never lose an update: every change is one atomic
+// read-modify-write, so the version counts them all.
+func TestConcurrentUpdatesLoseNothing(t *testing.T) {
+	s, path := seeded(t)
+	other := openFile(t, path) // a second process's view of the same file
+	ctx := context.Background()
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			store := s
+			if w%2 == 1 {
+				store = other
+			}
+			for i := range each {
+				email := "w" + string(rune('a'+w)) + "-" + string(rune('a'+i)) + "@example.com"
+				if _, err := store.UpdateUser(ctx, keyA, flexapi.UserUpdate{Email: &email}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	got, _ := s.User(ctx, keyA)
+	if got.Version != writers*each {
+		t.Errorf("version after %d changes = %d", writers*each, got.Version)
+	}
+}
+
+func TestCredentials(t *testing.T) {
+	s, _ := seeded(t)
+	ctx := context.Background()
+	c, err := s.Credential(ctx, accountA)
+	if err != nil || c.AccountSID != accountA || !c.Verify("token"+accountA) || c.Verify("token"+accountB) {
+		t.Fatalf("account credential %+v, %v", c, err)
+	}
+	if err := s.SetSecondaryToken(ctx, accountA, flexapi.HashSecret("second")); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = s.Credential(ctx, accountA)
+	if !c.Verify("second") || !c.Verify("token"+accountA) {
+		t.Error("primary and secondary tokens must both be accepted")
+	}
+	key := flexapi.APIKey{SID: flexapi.NewSID("SK"), AccountSID: accountB}
+	if err := s.CreateKey(ctx, &key, flexapi.HashSecret("keysecret")); err != nil {
+		t.Fatal(err)
+	}
+	c, err = s.Credential(ctx, key.SID)
+	if err != nil || c.AccountSID != accountB || !c.Verify("keysecret") {
+		t.Fatalf("key credential %+v, %v; want account B's, verifying", c, err)
+	}
+	if err := s.SetAccountStatus(ctx, accountB, flexapi.AccountSuspended); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ = s.Credential(ctx, key.SID); c.Verify("keysecret") {
+		t.Error("the key of a suspended account still verifies")
+	}
+	for _, sid := range []string{"AC00000000000000000000000000000009", "SK00000000000000000000000000000009", "XX1"} {
+		if _, err := s.Credential(ctx, sid); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+			t.Errorf("Credential(%q): err %v; want ENOTFOUND", sid, err)
+		}
+	}
+}
+
+func TestConflictsAndMissingParents(t *testing.T) {
+	s, _ := seeded(t)
+	ctx := context.Background()
+	if err := s.CreateAccount(ctx, &flexapi.Account{SID: accountA}, "h"); flexapi.ErrorCode(err) != flexapi.ECONFLICT {
+		t.Errorf("duplicate account: %v; want ECONFLICT", err)
+	}
+	if err := s.CreateInstance(ctx, &flexapi.Instance{SID: instance, AccountSID: accountA}); flexapi.ErrorCode(err) != flexapi.ECONFLICT {
+		t.Errorf("duplicate instance: %v; want ECONFLICT", err)
+	}
+	u := flexapi.User{AccountSID: accountA, InstanceSID: instance, FlexUserSID: userSID}
+	if err := s.CreateUser(ctx, &u); flexapi.ErrorCode(err) != flexapi.ECONFLICT {
+		t.Errorf("duplicate user: %v; want ECONFLICT", err)
+	}
+	orphan := flexapi.Instance{SID: flexapi.NewSID("GO"), AccountSID: "AC00000000000000000000000000000009"}
+	if err := s.CreateInstance(ctx, &orphan); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+		t.Errorf("instance of a missing account: %v; want ENOTFOUND", err)
+	}
+	if err := s.SetPrimaryToken(ctx, "AC00000000000000000000000000000009", "h"); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+		t.Errorf("token of a missing account: %v; want ENOTFOUND", err)
+	}
+}
+
+func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
+	s, path := seeded(t)
+	ctx := context.Background()
+	email := "kept@example.com"
+	if _, err := s.UpdateUser(ctx, keyA, flexapi.UserUpdate{Email: &email}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	again := openFile(t, path)
+	got, err := again.User(ctx, keyA)
+	if err != nil || *got.Email != email || got.Version != 1 {
+		t.Fatalf("after reopen: %v %v; want kept@example.com at version 1", got.Email, err)
+	}
+	v, err := again.SchemaVersion(ctx)
+	if err != nil || v != 1 {
+		t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
+	}
+}
+
+func TestMemoryStoresAreSeparate(t *testing.T) {
+	ctx := context.Background()
+	a, b := openFile(t, ":memory:"), openFile(t, ":memory:")
+	if err := a.CreateAccount(ctx, &flexapi.Account{SID: accountA}, "h"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.Accounts(ctx); len(got) != 0 {
+		t.Errorf("a second :memory: store sees %d accounts; want 0", len(got))
+	}
+	if got, _ := a.Accounts(ctx); len(got) != 1 {
+		t.Errorf("the :memory: store lost its account: %d", len(got))
+	}
+}
+
+// A write lock held elsewhere beyond the busy timeout is "unavailable", which
+// the HTTP layer answers with 503 rather than 500.
+func TestLockedStoreIsUnavailable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the busy timeout")
+	}
+	s, path := seeded(t)
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	email := "x@example.com"
+	_, err = s.UpdateUser(context.Background(), keyA, flexapi.UserUpdate{Email: &email})
+	if flexapi.ErrorCode(err) != flexapi.EUNAVAILABLE {
+		t.Errorf("update under a foreign lock: %v; want EUNAVAILABLE", err)
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	for _, dsn := range []string{"", "sqlite:", "postgres://u:p@127.0.0.1/db", filepath.Join(t.TempDir(), "missing-dir", "x.db")} {
+		if s, err := sqlstore.Open(context.Background(), dsn); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded; want an error", dsn)
+		} else if strings.Contains(err.Error(), "u:p") {
+			t.Errorf("Open(%q) error shows the password: %v", dsn, err)
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package flexapi
+
+import (
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+)
+
+// User is a FlexUser: a Flex instance's view of one person. Optional fields are
+// nil when unknown, which the wire shows as null.
+type User struct {
+	AccountSID   string
+	InstanceSID  string
+	FlexUserSID  string
+	UserSID      *string
+	WorkerSID    *string
+	WorkspaceSID *string
+	FlexTeamSID  *string
+	Username     *string
+	Email        *string
+	Locale       *string
+	Roles        []string // nil is unknown; empty is "no roles"
+	CreatedDate  time.Time
+	UpdatedDate  time.Time
+	Version      int64 // starts at 0; +1 with every change
+}
+
+// UserKey names one user as seen by one account. A user of another account
+// does not exist for it.
+type UserKey struct {
+	AccountSID  string
+	InstanceSID string
+	FlexUserSID string
+}
+
+// UserUpdate is a change to the fields that Twilio lets clients update. Nil
+// fields stay as they are.
+type UserUpdate struct {
+	Email   *string
+	UserSID *string
+	Locale  *string
+}
+
+// Validate checks every field that is set and returns an EINVALID error that
+// names the first bad parameter. Valid SIDs come back in canonical form.
+func (u *UserUpdate) Validate() error {
+	if u.Email != nil {
+		if err := ValidateEmail("Email", *u.Email); err != nil {
+			return err
+		}
+	}
+	if u.UserSID != nil {
+		sid, err := ValidateSID("UserSid", UserPrefix, *u.UserSID)
+		if err != nil {
+			return err
+		}
+		u.UserSID = &sid
+	}
+	if u.Locale != nil {
+		if err := ValidateLocale("Locale", *u.Locale); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Apply makes the update on u and reports whether anything changed. It does
+// not touch the version or dates: the store does, only when something changed.
+func (u UserUpdate) Apply(user *User) bool {
+	changed := false
+	set := func(dst **string, v *string) {
+		if v != nil && (*dst == nil || **dst != *v) {
+			s := *v
+			*dst = &s
+			changed = true
+		}
+	}
+	set(&user.Email, u.Email)
+	set(&user.UserSID, u.UserSID)
+	set(&user.Locale, u.Locale)
+	return changed
+}
+
+// ValidateEmail accepts exactly one bare address, as net/mail parses it.
+func ValidateEmail(param, s string) error {
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Name != "" || addr.Address != s {
+		return Errorf(EINVALID, "Invalid parameter %s: %q is not a single e-mail address such as name@example.com", param, s)
+	}
+	return nil
+}
+
+// ValidateLocale accepts a well-formed BCP 47 language tag such as en-US.
+func ValidateLocale(param, s string) error {
+	if _, err := language.Parse(s); err != nil || strings.TrimSpace(s) != s || s == "" {
+		return Errorf(EINVALID, "Invalid parameter %s: %q is not a BCP 47 language tag such as en-US", param, s)
+	}
+	return nil
+}
+
+// ValidateSID checks s against ^PREFIX[0-9a-fA-F]{32}$ and returns its
+// canonical form.
+func ValidateSID(param, prefix, s string) (string, error) {
+	sid, ok := ParseSID(prefix, s)
+	if !ok {
+		return "", Errorf(EINVALID, "Invalid parameter %s: %q does not match ^%s[0-9a-fA-F]{32}$", param, s, prefix)
+	}
+	return sid, nil
+}
+
+// Validate checks the fields of a user about to be created and puts its SIDs
+// in canonical form.
+func (u *User) Validate() error {
+	sids := []struct {
+		param, prefix string
+		v             *string
+	}{
+		{"UserSid", UserPrefix, u.UserSID},
+		{"WorkerSid", WorkerPrefix, u.WorkerSID},
+		{"WorkspaceSid", WorkspacePrefix, u.WorkspaceSID},
+		{"FlexTeamSid", FlexTeamPrefix, u.FlexTeamSID},
+	}
+	for _, f := range sids {
+		if f.v == nil {
+			continue
+		}
+		sid, err := ValidateSID(f.param, f.prefix, *f.v)
+		if err != nil {
+			return err
+		}
+		*f.v = sid
+	}
+	if u.Email != nil {
+		if err := ValidateEmail("Email", *u.Email); err != nil {
+			return err
+		}
+	}
+	if u.Locale != nil {
+		if err := ValidateLocale("Locale", *u.Locale); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(u.Roles, "") {
+		return Errorf(EINVALID, "Invalid parameter Roles: a role may not be empty")
+	}
+	return nil
+}
+
+// Account owns instances and API keys; its SID and auth tokens are the
+// credentials of HTTP Basic auth.
+type Account struct {
+	SID          string
+	FriendlyName string
+	Status       string // AccountActive or AccountSuspended
+	CreatedDate  time.Time
+}
+
+// Account statuses.
+const (
+	AccountActive    = "active"
+	AccountSuspended = "suspended"
+)
+
+// APIKey is a second credential for an account, revocable on its own.
+type APIKey struct {
+	SID          string
+	AccountSID   string
+	FriendlyName string
+	CreatedDate  time.Time
+}
+
+// Instance is a Flex instance: the container of FlexUsers, owned by one account.
+type Instance struct {
+	SID         string
+	AccountSID  string
+	CreatedDate time.Time
+}
