@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -91,16 +92,11 @@ func listAccounts(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	t := table(e.stdout, "SID\tSTATUS\tCREATED\tFRIENDLY NAME")
-	for _, acct := range accounts {
-		if *a.json {
-			printJSON(e.stdout, map[string]string{"sid": acct.SID, "status": acct.Status,
-				"created_date": date(acct.CreatedDate), "friendly_name": acct.FriendlyName})
-			continue
-		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", acct.SID, acct.Status, date(acct.CreatedDate), acct.FriendlyName)
+	rows := make([][]string, len(accounts))
+	for i, acct := range accounts {
+		rows[i] = []string{acct.SID, acct.Status, date(acct.CreatedDate), acct.FriendlyName}
 	}
-	return flushUnless(t, *a.json)
+	return printList(e.stdout, *a.json, []string{"sid", "status", "created_date", "friendly_name"}, rows)
 }
 
 func createKey(ctx context.Context, e *env, args []string) error {
@@ -128,8 +124,22 @@ func createKey(ctx context.Context, e *env, args []string) error {
 }
 
 func listKeys(ctx context.Context, e *env, args []string) error {
-	a := newAdminFlags("keys list", e)
-	account := a.fs.String("account", "", "only this account's keys")
+	columns := []string{"sid", "account_sid", "created_date", "friendly_name"}
+	return listOfAccount(ctx, e, "keys", args, columns, func(store *sqlstore.Store, account string) ([][]string, error) {
+		keys, err := store.Keys(ctx, account)
+		rows := make([][]string, len(keys))
+		for i, k := range keys {
+			rows[i] = []string{k.SID, k.AccountSID, date(k.CreatedDate), k.FriendlyName}
+		}
+		return rows, err
+	})
+}
+
+// listOfAccount runs "NAME list [--account AC…]", whose rows come from rows.
+func listOfAccount(ctx context.Context, e *env, name string, args, columns []string,
+	rows func(store *sqlstore.Store, account string) ([][]string, error)) error {
+	a := newAdminFlags(name+" list", e)
+	account := a.fs.String("account", "", "only this account's "+name)
 	store, err := a.open(ctx, e, args)
 	if err != nil {
 		return err
@@ -139,20 +149,11 @@ func listKeys(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	keys, err := store.Keys(ctx, acct)
+	r, err := rows(store, acct)
 	if err != nil {
 		return err
 	}
-	t := table(e.stdout, "SID\tACCOUNT\tCREATED\tFRIENDLY NAME")
-	for _, k := range keys {
-		if *a.json {
-			printJSON(e.stdout, map[string]string{"sid": k.SID, "account_sid": k.AccountSID,
-				"created_date": date(k.CreatedDate), "friendly_name": k.FriendlyName})
-			continue
-		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\n", k.SID, k.AccountSID, date(k.CreatedDate), k.FriendlyName)
-	}
-	return flushUnless(t, *a.json)
+	return printList(e.stdout, *a.json, columns, r)
 }
 
 func createInstance(ctx context.Context, e *env, args []string) error {
@@ -184,30 +185,15 @@ func createInstance(ctx context.Context, e *env, args []string) error {
 }
 
 func listInstances(ctx context.Context, e *env, args []string) error {
-	a := newAdminFlags("instances list", e)
-	account := a.fs.String("account", "", "only this account's instances")
-	store, err := a.open(ctx, e, args)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	acct, err := sidFlag("account", flexapi.AccountPrefix, *account, false)
-	if err != nil {
-		return err
-	}
-	instances, err := store.Instances(ctx, acct)
-	if err != nil {
-		return err
-	}
-	t := table(e.stdout, "SID\tACCOUNT\tCREATED")
-	for _, in := range instances {
-		if *a.json {
-			printJSON(e.stdout, map[string]string{"sid": in.SID, "account_sid": in.AccountSID, "created_date": date(in.CreatedDate)})
-			continue
+	columns := []string{"sid", "account_sid", "created_date"}
+	return listOfAccount(ctx, e, "instances", args, columns, func(store *sqlstore.Store, account string) ([][]string, error) {
+		instances, err := store.Instances(ctx, account)
+		rows := make([][]string, len(instances))
+		for i, in := range instances {
+			rows[i] = []string{in.SID, in.AccountSID, date(in.CreatedDate)}
 		}
-		fmt.Fprintf(t, "%s\t%s\t%s\n", in.SID, in.AccountSID, date(in.CreatedDate))
-	}
-	return flushUnless(t, *a.json)
+		return rows, err
+	})
 }
 
 func runMigrate(ctx context.Context, e *env, args []string) error {
@@ -240,16 +226,25 @@ func explain(err error, what string) error {
 	return err
 }
 
-func table(w io.Writer, header string) *tabwriter.Writer {
-	t := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(t, header)
-	return t
-}
-
-// flushUnless writes the table unless the output was JSON.
-func flushUnless(t *tabwriter.Writer, asJSON bool) error {
+// printList prints rows as a table headed by the column names, or with
+// --json as one object per line keyed by them.
+func printList(w io.Writer, asJSON bool, columns []string, rows [][]string) error {
 	if asJSON {
+		for _, row := range rows {
+			obj := make(map[string]string, len(columns))
+			for i, c := range columns {
+				obj[c] = row[i]
+			}
+			if err := printJSON(w, obj); err != nil {
+				return err
+			}
+		}
 		return nil
+	}
+	t := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(t, strings.ToUpper(strings.ReplaceAll(strings.Join(columns, "\t"), "_", " ")))
+	for _, row := range rows {
+		fmt.Fprintln(t, strings.Join(row, "\t"))
 	}
 	return t.Flush()
 }

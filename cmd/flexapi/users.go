@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/flexapi/flexapi"
 	"github.com/flexapi/flexapi/api"
@@ -141,18 +143,20 @@ func listUsers(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	t := table(e.stdout, "FLEX USER SID\tUSERNAME\tEMAIL\tLOCALE\tROLES\tVERSION\tUPDATED")
-	for _, user := range users {
-		if *u.json {
+	if *u.json {
+		for _, user := range users {
 			if err := printJSON(e.stdout, api.Representation(user, *u.publicURL)); err != nil {
 				return err
 			}
-			continue
 		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%v\t%d\t%s\n", user.FlexUserSID, deref(user.Username), deref(user.Email),
-			deref(user.Locale), user.Roles, user.Version, date(user.UpdatedDate))
+		return nil
 	}
-	return flushUnless(t, *u.json)
+	rows := make([][]string, len(users))
+	for i, user := range users {
+		rows[i] = []string{user.FlexUserSID, deref(user.Username), deref(user.Email), deref(user.Locale),
+			strings.Join(user.Roles, ","), strconv.FormatInt(user.Version, 10), date(user.UpdatedDate)}
+	}
+	return printList(e.stdout, false, []string{"flex_user_sid", "username", "email", "locale", "roles", "version", "updated_date"}, rows)
 }
 
 func deref(s *string) string {
