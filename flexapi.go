@@ -18,6 +18,7 @@ const (
 	EUNAVAILABLE  = "unavailable"  // the store cannot be reached now
 	EUNAUTHORIZED = "unauthorized" // credentials are missing or wrong
 	EINTERNAL     = "internal"     // anything unexpected
+	EPRECONDITION = "precondition" // If-Match named another version
 )
 
 // Error is a failure that users may see. Message is safe to show to a client;

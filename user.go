@@ -42,6 +42,23 @@ type UserUpdate struct {
 	Email   *string
 	UserSID *string
 	Locale  *string
+	IfMatch IfMatch // the change applies only to these versions
+}
+
+// IfMatch is the guard of an If-Match header against lost updates: nil lets
+// any version through; otherwise only the versions listed (none, for a header
+// that named no version of ours).
+type IfMatch []int64
+
+// Allows reports whether a change to a user at version v may go ahead.
+func (m IfMatch) Allows(v int64) bool {
+	return m == nil || slices.Contains(m, v)
+}
+
+// PreconditionFailed is the error of a change whose If-Match did not allow
+// the current version.
+func PreconditionFailed(current int64) error {
+	return Errorf(EPRECONDITION, "Precondition failed: the user is at version %d, which If-Match does not name", current)
 }
 
 // Validate checks every field that is set and returns an EINVALID error that
@@ -65,6 +82,15 @@ func (u *UserUpdate) Validate() error {
 		}
 	}
 	return nil
+}
+
+// SameAs reports whether u and o hold the same values in every field that
+// an import or seed may set.
+func (u *User) SameAs(o *User) bool {
+	eq := func(a, b *string) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+	return eq(u.UserSID, o.UserSID) && eq(u.WorkerSID, o.WorkerSID) && eq(u.WorkspaceSID, o.WorkspaceSID) &&
+		eq(u.FlexTeamSID, o.FlexTeamSID) && eq(u.Username, o.Username) && eq(u.Email, o.Email) &&
+		eq(u.Locale, o.Locale) && (u.Roles == nil) == (o.Roles == nil) && slices.Equal(u.Roles, o.Roles)
 }
 
 // Apply makes the update on u and reports whether anything changed. It does
@@ -147,6 +173,17 @@ func (u *User) Validate() error {
 		return Errorf(EINVALID, "Invalid parameter Roles: a role may not be empty")
 	}
 	return nil
+}
+
+// UserQuery selects a page of an instance's users in FlexUser SID order.
+type UserQuery struct {
+	AccountSID  string
+	InstanceSID string
+	Email       *string // exact match, when set
+	Username    *string // exact match, when set
+	After       string  // only SIDs above this one
+	Before      string  // only SIDs below this one, the last Limit of them
+	Limit       int
 }
 
 // Account owns instances and API keys; its SID and auth tokens are the

@@ -20,6 +20,13 @@ type Store interface {
 	User(ctx context.Context, key flexapi.UserKey) (flexapi.User, error)
 	// UpdateUser changes a user atomically and returns it as it now is.
 	UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi.UserUpdate) (flexapi.User, error)
+	// CreateUser stores a new user in an instance of u.AccountSID.
+	CreateUser(ctx context.Context, u *flexapi.User) error
+	// DeleteUser removes a user if ifMatch allows its version.
+	DeleteUser(ctx context.Context, key flexapi.UserKey, ifMatch flexapi.IfMatch) error
+	// Users returns a page of an instance's users in SID order, and whether
+	// more lie beyond it in the direction of travel.
+	Users(ctx context.Context, q flexapi.UserQuery) ([]flexapi.User, bool, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 }
@@ -36,6 +43,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives one line per request; nil discards.
 	Logger *slog.Logger
+	// Strict turns off flexapi's own extensions (create, list and delete of
+	// users), so that the server exposes exactly what Twilio exposes.
+	Strict bool
 }
 
 // DefaultMaxBodyBytes is far above any form of the FlexUser resource.
@@ -55,7 +65,7 @@ func NewHandler(store Store, cfg Config) http.Handler {
 		store:     store,
 		log:       cfg.Logger,
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		cors:      newCORSPolicy(cfg.CORSOrigins),
+		cors:      newCORSPolicy(cfg.CORSOrigins, cfg.Strict),
 		maxBody:   cfg.MaxBodyBytes,
 	}
 	if s.log == nil {
@@ -65,18 +75,30 @@ func NewHandler(store Store, cfg Config) http.Handler {
 		s.maxBody = DefaultMaxBodyBytes
 	}
 
-	const user = "/v2/Instances/{InstanceSid}/Users/{FlexUserSid}"
+	const (
+		user  = "/v2/Instances/{InstanceSid}/Users/{FlexUserSid}"
+		users = "/v2/Instances/{InstanceSid}/Users"
+	)
 	mux := http.NewServeMux()
 	mux.Handle("GET "+user, s.authed(s.fetchUser))
 	mux.Handle("POST "+user, s.authed(s.updateUser))
 	mux.HandleFunc("OPTIONS "+user, s.preflight)
-	mux.Handle(user, methodNotAllowed("GET, POST, OPTIONS"))
+	if cfg.Strict {
+		mux.Handle(user, methodNotAllowed("GET, POST, OPTIONS"))
+	} else {
+		mux.Handle("DELETE "+user, s.authed(s.deleteUser))
+		mux.Handle(user, methodNotAllowed("GET, POST, DELETE, OPTIONS"))
+		mux.Handle("GET "+users, s.authed(s.listUsers))
+		mux.Handle("POST "+users, s.authed(s.createUser))
+		mux.HandleFunc("OPTIONS "+users, s.preflight)
+		mux.Handle(users, methodNotAllowed("GET, POST, OPTIONS"))
+	}
 
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("/healthz", methodNotAllowed("GET"))
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("/readyz", methodNotAllowed("GET"))
-	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI(cfg.Strict))
 	mux.Handle("/openapi.json", methodNotAllowed("GET"))
 
 	mux.HandleFunc("/", notFound)

@@ -26,6 +26,7 @@ const (
 	codeMethodNotAllowed = 20004
 	codeNotFound         = 20404
 	codeConflict         = 20409 // flexapi's own
+	codePrecondition     = 20412 // flexapi's own
 	codeTooLarge         = 20413 // flexapi's own
 	codeInternal         = 20500
 	codeUnavailable      = 20503
@@ -45,6 +46,8 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		notFound(w, r)
 	case flexapi.EINVALID:
 		writeErrorBody(w, http.StatusBadRequest, codeInvalid, flexapi.ErrorMessage(err), "")
+	case flexapi.EPRECONDITION:
+		writeErrorBody(w, http.StatusPreconditionFailed, codePrecondition, flexapi.ErrorMessage(err), "")
 	case flexapi.ECONFLICT:
 		writeErrorBody(w, http.StatusConflict, codeConflict, flexapi.ErrorMessage(err), "")
 	case flexapi.EUNAUTHORIZED:

@@ -56,7 +56,7 @@ func newHarness(t *testing.T, cfg api.Config) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	h := &harness{t: t, store: store, Store: store, logs: &syncBuffer{}, router: openAPIRouter(t)}
+	h := &harness{t: t, store: store, Store: store, logs: &syncBuffer{}}
 	seed(t, store)
 	return h.start(cfg)
 }
@@ -71,6 +71,7 @@ func (h *harness) start(cfg api.Config) *harness {
 	}
 	h.srv = httptest.NewServer(api.NewHandler(h.Store, cfg))
 	h.t.Cleanup(h.srv.Close)
+	h.router = openAPIRouter(h.t, h.srv.URL)
 	return h
 }
 
@@ -149,9 +150,20 @@ func (h *harness) do(req request) response {
 	return resp
 }
 
-func openAPIRouter(t *testing.T) routers.Router {
+// openAPIRouter loads the document that the server serves, as its users
+// would, so that responses are checked against what it says of itself.
+func openAPIRouter(t *testing.T, base string) routers.Router {
 	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPIDocument())
+	res, err := http.Get(base + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(body)
 	if err != nil {
 		t.Fatalf("OpenAPI document: %v", err)
 	}
@@ -195,6 +207,12 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
 }
 
 func (s *syncBuffer) String() string {

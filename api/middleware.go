@@ -127,19 +127,21 @@ func canonicalPathsOnly(next http.Handler) http.Handler {
 type corsPolicy struct {
 	anyOrigin bool
 	origins   []string
+	methods   string
 }
 
 const (
-	corsMethods = "GET, POST, OPTIONS"
 	corsHeaders = "Accept, Authorization, Content-Type, If-Match, If-None-Match"
 	corsExpose  = "ETag, Twilio-Request-Id, Twilio-Request-Duration"
 )
 
-func newCORSPolicy(origins []string) corsPolicy {
-	if len(origins) == 0 || slices.Contains(origins, "*") {
-		return corsPolicy{anyOrigin: true}
+func newCORSPolicy(origins []string, strict bool) corsPolicy {
+	c := corsPolicy{origins: origins, methods: "GET, POST, DELETE, OPTIONS"}
+	if strict {
+		c.methods = "GET, POST, OPTIONS"
 	}
-	return corsPolicy{origins: origins}
+	c.anyOrigin = len(origins) == 0 || slices.Contains(origins, "*")
+	return c
 }
 
 // apply sets the CORS headers for a request from origin. With a configured
@@ -158,7 +160,7 @@ func (c corsPolicy) apply(h http.Header, origin string) {
 		h.Set("Access-Control-Allow-Credentials", "false")
 		h.Add("Vary", "Origin")
 	}
-	h.Set("Access-Control-Allow-Methods", corsMethods)
+	h.Set("Access-Control-Allow-Methods", c.methods)
 	h.Set("Access-Control-Allow-Headers", corsHeaders)
 	h.Set("Access-Control-Expose-Headers", corsExpose)
 }

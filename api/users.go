@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/flexapi/flexapi"
@@ -85,7 +86,12 @@ func (s *server) fetchUser(w http.ResponseWriter, r *http.Request, accountSID st
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeUser(w, r, u)
+	if noneMatch := r.Header.Get("If-None-Match"); noneMatch != "" && etagListMatches(noneMatch, u.Version, false) {
+		w.Header().Set("ETag", etag(u.Version))
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	s.writeUser(w, r, http.StatusOK, u)
 }
 
 func (s *server) updateUser(w http.ResponseWriter, r *http.Request, accountSID string) {
@@ -103,6 +109,7 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request, accountSID s
 	upd.Email = formValue(form, "Email")
 	upd.UserSID = formValue(form, "UserSid")
 	upd.Locale = formValue(form, "Locale")
+	upd.IfMatch = ifMatch(r)
 	if err := upd.Validate(); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -112,7 +119,59 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request, accountSID s
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeUser(w, r, u)
+	s.writeUser(w, r, http.StatusOK, u)
+}
+
+// createUser is flexapi's own: POST /v2/Instances/{InstanceSid}/Users.
+func (s *server) createUser(w http.ResponseWriter, r *http.Request, accountSID string) {
+	instance, ok := flexapi.ParseSID(flexapi.InstancePrefix, r.PathValue("InstanceSid"))
+	if !ok {
+		notFound(w, r)
+		return
+	}
+	form, err := s.parseForm(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u := flexapi.User{
+		AccountSID:   accountSID,
+		InstanceSID:  instance,
+		FlexUserSID:  flexapi.NewSID(flexapi.FlexUserPrefix),
+		Username:     formValue(form, "Username"),
+		Email:        formValue(form, "Email"),
+		Locale:       formValue(form, "Locale"),
+		UserSID:      formValue(form, "UserSid"),
+		WorkerSID:    formValue(form, "WorkerSid"),
+		WorkspaceSID: formValue(form, "WorkspaceSid"),
+		FlexTeamSID:  formValue(form, "FlexTeamSid"),
+	}
+	if roles, ok := form["Roles"]; ok {
+		u.Roles = roles
+	}
+	if err := u.Validate(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.CreateUser(r.Context(), &u); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeUser(w, r, http.StatusCreated, u)
+}
+
+// deleteUser is flexapi's own: DELETE on the user, guarded by If-Match.
+func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, accountSID string) {
+	key, ok := userKey(r, accountSID)
+	if !ok {
+		notFound(w, r)
+		return
+	}
+	if err := s.store.DeleteUser(r.Context(), key, ifMatch(r)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // parseForm reads a form-encoded body within the size limit. A body of any
@@ -155,7 +214,67 @@ func (s *server) baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-func (s *server) writeUser(w http.ResponseWriter, r *http.Request, u flexapi.User) {
-	w.Header().Set("ETag", `"`+strconv.FormatInt(u.Version, 10)+`"`)
-	writeJSON(w, http.StatusOK, Representation(u, s.baseURL(r)))
+func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, u flexapi.User) {
+	w.Header().Set("ETag", etag(u.Version))
+	writeJSON(w, status, Representation(u, s.baseURL(r)))
+}
+
+// etag is a user's entity tag: its version, which every change moves.
+func etag(version int64) string {
+	return `"` + strconv.FormatInt(version, 10) + `"`
+}
+
+// ifMatch reads If-Match into the store's guard: absent or "*" lets any
+// version of an existing user through; otherwise only the versions named.
+func ifMatch(r *http.Request) flexapi.IfMatch {
+	h := r.Header.Values("If-Match")
+	if len(h) == 0 {
+		return nil
+	}
+	m := flexapi.IfMatch{}
+	for _, tag := range splitETags(strings.Join(h, ",")) {
+		if tag == "*" {
+			return nil
+		}
+		if v, ok := parseETag(tag, true); ok {
+			m = append(m, v)
+		}
+	}
+	return m
+}
+
+// etagListMatches reports whether an If-None-Match list names version (weak
+// comparison, as RFC 9110 asks for If-None-Match) or is "*".
+func etagListMatches(list string, version int64, strong bool) bool {
+	for _, tag := range splitETags(list) {
+		if v, ok := parseETag(tag, strong); tag == "*" || ok && v == version {
+			return true
+		}
+	}
+	return false
+}
+
+func splitETags(list string) []string {
+	var tags []string
+	for _, t := range strings.Split(list, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			tags = append(tags, t)
+		}
+	}
+	return tags
+}
+
+// parseETag reads one of our tags, "N" or, unless strong, W/"N".
+func parseETag(tag string, strong bool) (int64, bool) {
+	if rest, weak := strings.CutPrefix(tag, "W/"); weak {
+		if strong {
+			return 0, false
+		}
+		tag = rest
+	}
+	if len(tag) < 3 || tag[0] != '"' || tag[len(tag)-1] != '"' {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(tag[1:len(tag)-1], 10, 64)
+	return v, err == nil && v >= 0
 }

@@ -181,13 +181,13 @@ func TestErrorTable(t *testing.T) {
 	for _, p := range malformed {
 		checkTwilioError(t, h.do(request{method: "GET", path: p, auth: credA}), 404, 20404, "The requested resource "+p+" was not found")
 	}
-	for _, p := range []string{"/", "/v2", "/v2/Instances", "/v2/Instances/" + instanceA + "/Users", "/v1/Instances/" + instanceA + "/Users/" + userA, "/favicon.ico"} {
+	for _, p := range []string{"/", "/v2", "/v2/Instances", "/v2/Instances/" + instanceA, "/v1/Instances/" + instanceA + "/Users/" + userA, "/favicon.ico"} {
 		checkTwilioError(t, h.do(request{method: "GET", path: p, auth: credA}), 404, 20404, "The requested resource "+p+" was not found")
 	}
-	for _, m := range []string{"DELETE", "PUT", "PATCH"} {
+	for _, m := range []string{"PUT", "PATCH"} {
 		res := h.do(request{method: m, path: pathA, auth: credA})
 		checkTwilioError(t, res, 405, 20004, "The requested resource "+pathA+" does not support the attempted HTTP method "+m)
-		if got := res.header.Get("Allow"); got != "GET, POST, OPTIONS" {
+		if got := res.header.Get("Allow"); got != "GET, POST, DELETE, OPTIONS" {
 			t.Errorf("%s: Allow %q", m, got)
 		}
 	}
@@ -276,7 +276,7 @@ func TestHeadersOnEveryResponse(t *testing.T) {
 		{method: "POST", path: pathA, auth: credA, form: url.Values{"Email": {"bad"}}},
 		{method: "GET", path: pathA},
 		{method: "GET", path: "/nowhere", auth: credA},
-		{method: "DELETE", path: pathA, auth: credA},
+		{method: "PUT", path: pathA, auth: credA},
 		{method: "OPTIONS", path: pathA},
 		{method: "GET", path: "/healthz"},
 		{method: "GET", path: "/openapi.json"},
@@ -294,7 +294,7 @@ func TestHeadersOnEveryResponse(t *testing.T) {
 		}
 		for k, want := range map[string]string{
 			"Access-Control-Allow-Origin":      "*",
-			"Access-Control-Allow-Methods":     "GET, POST, OPTIONS",
+			"Access-Control-Allow-Methods":     "GET, POST, DELETE, OPTIONS",
 			"Access-Control-Allow-Credentials": "false",
 		} {
 			if got := res.header.Get(k); got != want {
@@ -339,6 +339,7 @@ func TestPreflight(t *testing.T) {
 
 func TestOneLogLinePerRequest(t *testing.T) {
 	h := newHarness(t, api.Config{})
+	h.logs.Reset()
 	res := h.do(request{method: "POST", path: pathA, auth: credA, form: url.Values{"Locale": {"en-AU"}}})
 	h.do(request{method: "GET", path: pathA, auth: [2]string{accountA, "wrong" + tokenB}})
 	lines := strings.Split(strings.TrimSpace(h.logs.String()), "\n")

@@ -71,6 +71,22 @@ func (s *Store) SetSecondaryToken(ctx context.Context, sid, tokenHash string) er
 	})
 }
 
+// PromoteSecondaryToken makes the secondary auth token the primary one and
+// drops the old primary. An account without a secondary token is EINVALID.
+func (s *Store) PromoteSecondaryToken(ctx context.Context, sid string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var secondary sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT secondary_token_hash FROM accounts WHERE sid = ?`, sid).Scan(&secondary); err != nil {
+			return err
+		}
+		if !secondary.Valid {
+			return flexapi.Errorf(flexapi.EINVALID, "account %s has no secondary token to promote", sid)
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE accounts SET primary_token_hash = secondary_token_hash, secondary_token_hash = NULL WHERE sid = ?`, sid)
+		return err
+	})
+}
+
 // SetAccountStatus suspends or activates an account; a suspended account's
 // tokens and keys are refused.
 func (s *Store) SetAccountStatus(ctx context.Context, sid, status string) error {
@@ -108,6 +124,13 @@ func (s *Store) CreateKey(ctx context.Context, k *flexapi.APIKey, secretHash str
 	})
 }
 
+// DeleteKey revokes an API key.
+func (s *Store) DeleteKey(ctx context.Context, sid string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return mustAffect(tx.ExecContext(ctx, `DELETE FROM api_keys WHERE sid = ?`, sid))
+	})
+}
+
 // Keys lists the API keys of an account ("" for all accounts), oldest first.
 func (s *Store) Keys(ctx context.Context, accountSID string) ([]flexapi.APIKey, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT sid, account_sid, friendly_name, created_date FROM api_keys
@@ -132,6 +155,13 @@ func (s *Store) CreateInstance(ctx context.Context, in *flexapi.Instance) error 
 		_, err := tx.ExecContext(ctx, `INSERT INTO instances (sid, account_sid, created_date) VALUES (?, ?, ?)`,
 			in.SID, in.AccountSID, unix(in.CreatedDate))
 		return err
+	})
+}
+
+// DeleteInstance removes an instance and all its users.
+func (s *Store) DeleteInstance(ctx context.Context, sid string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return mustAffect(tx.ExecContext(ctx, `DELETE FROM instances WHERE sid = ?`, sid))
 	})
 }
 

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"iter"
+	"slices"
 
 	"github.com/flexapi/flexapi"
 )
@@ -101,6 +104,9 @@ func (s *Store) UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi
 		if u, err = s.user(ctx, tx, key); err != nil {
 			return err
 		}
+		if !upd.IfMatch.Allows(u.Version) {
+			return flexapi.PreconditionFailed(u.Version)
+		}
 		if !upd.Apply(&u) {
 			return nil
 		}
@@ -114,11 +120,177 @@ func (s *Store) UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi
 	return u, err
 }
 
-// Users lists the users of an instance in SID order.
-func (s *Store) Users(ctx context.Context, instanceSID string) ([]flexapi.User, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE instance_sid = ? ORDER BY flex_user_sid`, instanceSID)
-	if err != nil {
-		return nil, wrap(err)
+// DeleteUser removes a user, if ifMatch allows its version.
+func (s *Store) DeleteUser(ctx context.Context, key flexapi.UserKey, ifMatch flexapi.IfMatch) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		u, err := s.user(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		if !ifMatch.Allows(u.Version) {
+			return flexapi.PreconditionFailed(u.Version)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE instance_sid = ? AND flex_user_sid = ?`, key.InstanceSID, key.FlexUserSID)
+		return err
+	})
+}
+
+// Users returns a page of users and whether more lie beyond it in the
+// direction of travel (upwards, or downwards when Before is set). An instance
+// that does not exist for the account is ENOTFOUND; an empty one is no error.
+func (s *Store) Users(ctx context.Context, q flexapi.UserQuery) ([]flexapi.User, bool, error) {
+	var owner string
+	err := s.read.QueryRowContext(ctx, `SELECT account_sid FROM instances WHERE sid = ?`, q.InstanceSID).Scan(&owner)
+	if err != nil || q.AccountSID != "" && owner != q.AccountSID {
+		return nil, false, wrapNotFound(err)
 	}
-	return collect(rows, scanUser)
+	where, args := "instance_sid = ?", []any{q.InstanceSID}
+	if q.Email != nil {
+		where, args = where+" AND email = ?", append(args, *q.Email)
+	}
+	if q.Username != nil {
+		where, args = where+" AND username = ?", append(args, *q.Username)
+	}
+	order := "ASC"
+	switch {
+	case q.Before != "":
+		where, args, order = where+" AND flex_user_sid < ?", append(args, q.Before), "DESC"
+	case q.After != "":
+		where, args = where+" AND flex_user_sid > ?", append(args, q.After)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where+
+		` ORDER BY flex_user_sid `+order+` LIMIT ?`, append(args, q.Limit+1)...)
+	if err != nil {
+		return nil, false, wrap(err)
+	}
+	users, err := collect(rows, scanUser)
+	more := len(users) > q.Limit
+	if more {
+		users = users[:q.Limit]
+	}
+	if order == "DESC" {
+		slices.Reverse(users)
+	}
+	return users, more, err
+}
+
+// AllUsers yields every user of an instance in SID order, a page at a time,
+// so that memory stays constant however large the instance.
+func (s *Store) AllUsers(ctx context.Context, instanceSID string) iter.Seq2[flexapi.User, error] {
+	return func(yield func(flexapi.User, error) bool) {
+		q := flexapi.UserQuery{InstanceSID: instanceSID, Limit: 1000}
+		for {
+			page, more, err := s.Users(ctx, q)
+			if err != nil {
+				yield(flexapi.User{}, err)
+				return
+			}
+			for _, u := range page {
+				if !yield(u, nil) {
+					return
+				}
+			}
+			if !more {
+				return
+			}
+			q.After = page[len(page)-1].FlexUserSID
+		}
+	}
+}
+
+func wrapNotFound(err error) error {
+	if err == nil || errors.Is(err, sql.ErrNoRows) {
+		return flexapi.Errorf(flexapi.ENOTFOUND, "not found")
+	}
+	return wrap(err)
+}
+
+// UpsertResult counts what UpsertUsers did with each user.
+type UpsertResult struct {
+	Inserted, Updated, Unchanged int
+}
+
+// UpsertUsers makes each user exist in instance with its values, in one
+// transaction: absent users are inserted as given (dates and version too,
+// when set), users that differ are updated (version +1, updated now), and
+// users that are the same are left alone, so that a second run changes nothing.
+func (s *Store) UpsertUsers(ctx context.Context, in flexapi.Instance, users []flexapi.User) (UpsertResult, error) {
+	var res UpsertResult
+	now := s.now().UTC().Truncate(1e9)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res = UpsertResult{}
+		sel, err := tx.PrepareContext(ctx, `SELECT `+userColumns+` FROM users WHERE instance_sid = ? AND flex_user_sid = ?`)
+		if err != nil {
+			return err
+		}
+		defer sel.Close()
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		upd, err := tx.PrepareContext(ctx, `UPDATE users SET user_sid = ?, worker_sid = ?, workspace_sid = ?, flex_team_sid = ?,
+			username = ?, email = ?, locale = ?, roles = ?, updated_date = ?, version = version + 1
+			WHERE instance_sid = ? AND flex_user_sid = ?`)
+		if err != nil {
+			return err
+		}
+		defer upd.Close()
+		for i := range users {
+			u := &users[i]
+			u.AccountSID, u.InstanceSID = in.AccountSID, in.SID
+			old, err := scanUser(sel.QueryRowContext(ctx, in.SID, u.FlexUserSID))
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				if u.CreatedDate.IsZero() {
+					u.CreatedDate = now
+				}
+				if u.UpdatedDate.IsZero() {
+					u.UpdatedDate = u.CreatedDate
+				}
+				_, err = ins.ExecContext(ctx, u.AccountSID, u.InstanceSID, u.FlexUserSID, u.UserSID, u.WorkerSID, u.WorkspaceSID,
+					u.FlexTeamSID, u.Username, u.Email, u.Locale, rolesValue(u.Roles), unix(u.CreatedDate), unix(u.UpdatedDate), u.Version)
+				res.Inserted++
+			case err != nil:
+			case old.SameAs(u):
+				*u = old
+				res.Unchanged++
+			default:
+				_, err = upd.ExecContext(ctx, u.UserSID, u.WorkerSID, u.WorkspaceSID, u.FlexTeamSID, u.Username, u.Email, u.Locale,
+					rolesValue(u.Roles), unix(now), in.SID, u.FlexUserSID)
+				u.CreatedDate, u.UpdatedDate, u.Version = old.CreatedDate, now, old.Version+1
+				res.Updated++
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return res, err
+}
+
+// DeleteUsers removes every user of every instance and says how many.
+func (s *Store) DeleteUsers(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users`)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
+		return err
+	})
+	return n, err
+}
+
+// DeleteEverything empties the store: users, instances, keys and accounts.
+func (s *Store) DeleteEverything(ctx context.Context) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, table := range []string{"users", "instances", "api_keys", "accounts"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -139,24 +139,25 @@ func listUsers(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	users, err := store.Users(ctx, in.SID)
-	if err != nil {
-		return err
-	}
-	if *u.json {
-		for _, user := range users {
+	columns := []string{"flex_user_sid", "username", "email", "locale", "roles", "version", "updated_date"}
+	var rows [][]string
+	for user, err := range store.AllUsers(ctx, in.SID) {
+		if err != nil {
+			return err
+		}
+		if *u.json {
 			if err := printJSON(e.stdout, api.Representation(user, *u.publicURL)); err != nil {
 				return err
 			}
+			continue
 		}
+		rows = append(rows, []string{user.FlexUserSID, deref(user.Username), deref(user.Email), deref(user.Locale),
+			strings.Join(user.Roles, ","), strconv.FormatInt(user.Version, 10), date(user.UpdatedDate)})
+	}
+	if *u.json {
 		return nil
 	}
-	rows := make([][]string, len(users))
-	for i, user := range users {
-		rows[i] = []string{user.FlexUserSID, deref(user.Username), deref(user.Email), deref(user.Locale),
-			strings.Join(user.Roles, ","), strconv.FormatInt(user.Version, 10), date(user.UpdatedDate)}
-	}
-	return printList(e.stdout, false, []string{"flex_user_sid", "username", "email", "locale", "roles", "version", "updated_date"}, rows)
+	return printList(e.stdout, false, columns, rows)
 }
 
 func deref(s *string) string {

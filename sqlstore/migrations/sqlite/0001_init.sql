@@ -44,3 +44,5 @@ CREATE TABLE users (
     version       INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (instance_sid, flex_user_sid)
 );
+CREATE INDEX users_email ON users (instance_sid, email);
+CREATE INDEX users_username ON users (instance_sid, username);
