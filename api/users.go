@@ -174,16 +174,17 @@ func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, accountSID s
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// parseForm reads a form-encoded body within the size limit. A body of any
-// other type is refused rather than silently ignored.
+// parseForm reads a form-encoded body within the size limit. A body without
+// a Content-Type is read as a form too, as clients that build requests by hand
+// often send it so; a body of any other declared type is refused rather than
+// silently ignored.
 func (s *server) parseForm(w http.ResponseWriter, r *http.Request) (map[string][]string, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 	ct := r.Header.Get("Content-Type")
-	if ct != "" {
-		ct, _, _ = mime.ParseMediaType(ct)
-	}
-	if ct != "application/x-www-form-urlencoded" && (ct != "" || r.ContentLength != 0) {
-		return nil, flexapi.Errorf(flexapi.EINVALID, "Invalid request body: Content-Type must be application/x-www-form-urlencoded")
+	if ct == "" {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else if mt, _, _ := mime.ParseMediaType(ct); mt != "application/x-www-form-urlencoded" {
+		return nil, flexapi.Errorf(flexapi.EINVALID, "Invalid request body: Content-Type must be application/x-www-form-urlencoded, not %q", ct)
 	}
 	if err := r.ParseForm(); err != nil {
 		var tooLarge *http.MaxBytesError

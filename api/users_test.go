@@ -217,7 +217,7 @@ func TestUpdateBodyRules(t *testing.T) {
 		code   float64
 	}{
 		{"JSON body", request{body: `{"Email":"x@example.com"}`, header: map[string]string{"Content-Type": "application/json"}}, 400, 20001},
-		{"body without a type", request{body: "Email=x@example.com"}, 400, 20001},
+		{"XML body", request{body: "<Email>x@example.com</Email>", header: map[string]string{"Content-Type": "text/xml"}}, 400, 20001},
 		{"bad form encoding", request{body: "Email=%zz", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}, 400, 20001},
 		{"too large", request{form: url.Values{"Email": {strings.Repeat("a", 2000) + "@example.com"}}}, 413, 20413},
 	}

@@ -124,6 +124,13 @@ func (s *Store) CreateKey(ctx context.Context, k *flexapi.APIKey, secretHash str
 	})
 }
 
+// SetKeySecret replaces the secret of an API key.
+func (s *Store) SetKeySecret(ctx context.Context, sid, secretHash string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return mustAffect(tx.ExecContext(ctx, `UPDATE api_keys SET secret_hash = ? WHERE sid = ?`, secretHash, sid))
+	})
+}
+
 // DeleteKey revokes an API key.
 func (s *Store) DeleteKey(ctx context.Context, sid string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {

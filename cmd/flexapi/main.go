@@ -10,7 +10,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
+
+	"github.com/flexapi/flexapi"
 )
 
 func main() {
@@ -39,10 +42,13 @@ const usage = `flexapi serves the Flex API v2 FlexUser resource.
 
 Usage:
   flexapi serve [flags]                  run the HTTP server
-  flexapi accounts create|list           manage accounts
-  flexapi keys create|list               manage API keys
-  flexapi instances create|list          manage Flex instances
-  flexapi users create|get|list          manage FlexUsers
+  flexapi accounts create|list|rotate-token|suspend|activate
+  flexapi keys create|list|revoke
+  flexapi instances create|list|delete
+  flexapi users create|get|list|delete
+  flexapi import --instance GO… FILE     upsert users from JSON Lines or CSV
+  flexapi export --instance GO…          write an instance's users as JSON Lines
+  flexapi reset [--all]                  delete every user (--all: everything)
   flexapi migrate                        bring the store's schema up to date
   flexapi version                        print the version
 
@@ -61,13 +67,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "serve":
 		return runServe(ctx, e, rest)
 	case "accounts":
-		return runSub(ctx, e, cmd, rest, map[string]command{"create": createAccount, "list": listAccounts})
+		return runSub(ctx, e, cmd, rest, []verb{{"create", createAccount}, {"list", listAccounts},
+			{"rotate-token", rotateToken}, {"suspend", setStatus(flexapi.AccountSuspended)}, {"activate", setStatus(flexapi.AccountActive)}})
 	case "keys":
-		return runSub(ctx, e, cmd, rest, map[string]command{"create": createKey, "list": listKeys})
+		return runSub(ctx, e, cmd, rest, []verb{{"create", createKey}, {"list", listKeys}, {"revoke", revokeKey}})
 	case "instances":
-		return runSub(ctx, e, cmd, rest, map[string]command{"create": createInstance, "list": listInstances})
+		return runSub(ctx, e, cmd, rest, []verb{{"create", createInstance}, {"list", listInstances}, {"delete", deleteInstance}})
 	case "users":
-		return runSub(ctx, e, cmd, rest, map[string]command{"create": createUser, "get": getUser, "list": listUsers})
+		return runSub(ctx, e, cmd, rest, []verb{{"create", createUser}, {"get", getUser}, {"list", listUsers}, {"delete", deleteUser}})
+	case "import":
+		return runImport(ctx, e, rest)
+	case "export":
+		return runExport(ctx, e, rest)
+	case "reset":
+		return runReset(ctx, e, rest)
 	case "migrate":
 		return runMigrate(ctx, e, rest)
 	case "version":
@@ -84,19 +97,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 // command is one admin subcommand such as "accounts create".
 type command func(ctx context.Context, e *env, args []string) error
 
-func runSub(ctx context.Context, e *env, name string, args []string, cmds map[string]command) error {
-	if len(args) > 0 {
-		if c, ok := cmds[args[0]]; ok {
-			return c(ctx, e, args[1:])
+type verb struct {
+	name string
+	run  command
+}
+
+func runSub(ctx context.Context, e *env, name string, args []string, verbs []verb) error {
+	var names []string
+	for _, v := range verbs {
+		if len(args) > 0 && args[0] == v.name {
+			return v.run(ctx, e, args[1:])
 		}
+		names = append(names, v.name)
 	}
-	verbs := ""
-	for _, v := range []string{"create", "get", "list"} {
-		if _, ok := cmds[v]; ok {
-			verbs += "|" + v
-		}
-	}
-	return usageError{fmt.Errorf("usage: flexapi %s %s [flags]", name, verbs[1:])}
+	return usageError{fmt.Errorf("usage: flexapi %s %s [flags]", name, strings.Join(names, "|"))}
 }
 
 func versionString() string {

@@ -103,6 +103,7 @@ func startServe(t *testing.T, vars map[string]string, args ...string) *server {
 		}
 		select {
 		case err := <-done:
+			done <- err // for stop, which the cleanup calls
 			t.Fatalf("serve ended before listening: %v\n%s", err, s.stderr.String())
 		default:
 		}

@@ -32,6 +32,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	db := dbFlag(fs)
 	publicURL := fs.String("public-url", "", "base URL of resource urls, e.g. https://flex-api.twilio.com (default: the request's scheme and host)")
 	demo := fs.Bool("demo", false, "add the reference page's example account, instance and user if absent")
+	strict := fs.Bool("strict", false, "expose exactly what Twilio exposes: no create, list or delete of users")
+	seed := fs.String("seed", "", "a YAML or JSON file of accounts, keys, instances and users to ensure at start-up")
 	corsOrigins := fs.String("cors-origins", "*", "comma-separated origins that browsers may call from, or *")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	maxBody := fs.Int64("max-body-bytes", api.DefaultMaxBodyBytes, "largest accepted request body")
@@ -55,6 +57,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := ensureEnvAccount(ctx, e, store, logger); err != nil {
 		return err
 	}
+	if *seed != "" {
+		s, err := readSeed(*seed)
+		if err != nil {
+			return err
+		}
+		res, err := applySeed(ctx, store, s)
+		if err != nil {
+			return err
+		}
+		logger.Info("seed applied", "file", *seed, "users_inserted", res.Inserted, "users_updated", res.Updated, "users_unchanged", res.Unchanged)
+	}
 	var demoToken string
 	if *demo {
 		if demoToken, err = ensureDemo(ctx, e, store); err != nil {
@@ -72,6 +85,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			CORSOrigins:  splitList(*corsOrigins),
 			MaxBodyBytes: *maxBody,
 			Logger:       logger,
+			Strict:       *strict,
 		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/flexapi/flexapi"
+	"github.com/flexapi/flexapi/api"
+	"github.com/flexapi/flexapi/sqlstore"
+)
+
+// recordReader yields the rows of an import file one at a time. A row that
+// cannot be read comes back as a *rowError, and reading goes on; any other
+// error ends the import.
+type recordReader interface {
+	next() (line int, rec userRecord, err error)
+}
+
+type rowError struct {
+	line int
+	msg  string
+}
+
+func (e *rowError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+type jsonlReader struct {
+	r    *bufio.Reader
+	line int
+}
+
+func (j *jsonlReader) next() (int, userRecord, error) {
+	for {
+		b, err := j.r.ReadBytes('\n')
+		if len(b) == 0 && err != nil {
+			return j.line, userRecord{}, err
+		}
+		j.line++
+		if b = bytes.TrimSpace(b); len(b) == 0 {
+			continue
+		}
+		var rec userRecord
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if derr := dec.Decode(&rec); derr != nil {
+			return j.line, rec, &rowError{j.line, "not a JSON object of user fields: " + derr.Error()}
+		}
+		return j.line, rec, nil
+	}
+}
+
+type csvReader struct {
+	r      *csv.Reader
+	header []string
+}
+
+func newCSVReader(r io.Reader) (*csvReader, error) {
+	c := &csvReader{r: csv.NewReader(r)}
+	c.r.ReuseRecord = true
+	header, err := c.r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("CSV header: %w", err)
+	}
+	c.header = append([]string(nil), header...)
+	for _, col := range c.header {
+		if !csvColumns[col] {
+			return nil, fmt.Errorf("CSV header: unknown column %q", col)
+		}
+	}
+	return c, nil
+}
+
+func (c *csvReader) next() (int, userRecord, error) {
+	cells, err := c.r.Read()
+	line, _ := c.r.FieldPos(0)
+	var parseErr *csv.ParseError
+	if errors.As(err, &parseErr) {
+		return parseErr.StartLine, userRecord{}, &rowError{parseErr.StartLine, parseErr.Err.Error()}
+	}
+	if err != nil {
+		return line, userRecord{}, err
+	}
+	var rec userRecord
+	for i, cell := range cells {
+		if err := rec.setCSV(c.header[i], cell); err != nil {
+			return line, rec, &rowError{line, err.Error()}
+		}
+	}
+	return line, rec, nil
+}
+
+// importSummary is what an import did, row by row.
+type importSummary struct {
+	sqlstore.UpsertResult
+	Rejected []*rowError
+	Rows     int
+}
+
+func runImport(ctx context.Context, e *env, args []string) error {
+	a := newAdminFlags("import", e)
+	instance := a.fs.String("instance", "", "the Flex instance to import into (required)")
+	format := a.fs.String("format", "", "jsonl or csv (default: from the file name; jsonl for -)")
+	batch := a.fs.Int("batch-size", 1000, "rows per transaction")
+	store, err := a.open(ctx, e, args)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if a.fs.NArg() != 1 || *batch < 1 {
+		return usageError{errors.New("usage: flexapi import --instance GO… FILE.jsonl|FILE.csv|-")}
+	}
+	sid, err := sidFlag("instance", flexapi.InstancePrefix, *instance, true)
+	if err != nil {
+		return err
+	}
+	in, err := store.Instance(ctx, sid)
+	if err != nil {
+		return explain(err, "instance "+sid)
+	}
+
+	name := a.fs.Arg(0)
+	var src io.Reader = e.stdin
+	var size int64
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		src = f
+	}
+	counted := &countingReader{r: src}
+	reader, err := newRecordReader(counted, name, *format)
+	if err != nil {
+		return err
+	}
+	progress := newProgress(e.stderr, size)
+	sum, err := importRecords(ctx, store, in, reader, *batch, func(rows int) { progress.update(rows, counted.n) })
+	progress.done()
+	printSummary(e.stdout, sum)
+	if err != nil {
+		return fmt.Errorf("import stopped after %d rows (every batch before it is committed): %w", sum.Rows, err)
+	}
+	if len(sum.Rejected) > 0 {
+		return fmt.Errorf("%d rows rejected", len(sum.Rejected))
+	}
+	return nil
+}
+
+func newRecordReader(r io.Reader, name, format string) (recordReader, error) {
+	if format == "" {
+		format = "jsonl"
+		if strings.EqualFold(filepath.Ext(name), ".csv") {
+			format = "csv"
+		}
+	}
+	switch format {
+	case "jsonl":
+		return &jsonlReader{r: bufio.NewReaderSize(r, 64<<10)}, nil
+	case "csv":
+		return newCSVReader(r)
+	}
+	return nil, usageError{fmt.Errorf("--format must be jsonl or csv, not %q", format)}
+}
+
+// importRecords upserts the rows of reader into the instance, a batch per
+// transaction, so that an interrupted import leaves only whole batches.
+func importRecords(ctx context.Context, store *sqlstore.Store, in flexapi.Instance, reader recordReader,
+	batchSize int, progress func(rows int)) (importSummary, error) {
+	var sum importSummary
+	batch := make([]flexapi.User, 0, batchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		res, err := store.UpsertUsers(ctx, in, batch)
+		if err != nil {
+			return err
+		}
+		sum.Inserted += res.Inserted
+		sum.Updated += res.Updated
+		sum.Unchanged += res.Unchanged
+		batch = batch[:0]
+		progress(sum.Rows)
+		return nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+		line, rec, err := reader.next()
+		var rowErr *rowError
+		switch {
+		case errors.Is(err, io.EOF):
+			return sum, flush()
+		case errors.As(err, &rowErr):
+			sum.Rows++
+			sum.Rejected = append(sum.Rejected, rowErr)
+			continue
+		case err != nil:
+			return sum, err
+		}
+		sum.Rows++
+		u, err := rec.user()
+		if err != nil {
+			sum.Rejected = append(sum.Rejected, &rowError{line, flexapi.ErrorMessage(err)})
+			continue
+		}
+		if batch = append(batch, u); len(batch) == batchSize {
+			if err := flush(); err != nil {
+				return sum, err
+			}
+		}
+	}
+}
+
+func printSummary(w io.Writer, sum importSummary) {
+	fmt.Fprintf(w, "%d rows: %d inserted, %d updated, %d unchanged, %d rejected\n",
+		sum.Rows, sum.Inserted, sum.Updated, sum.Unchanged, len(sum.Rejected))
+	for _, r := range sum.Rejected {
+		fmt.Fprintf(w, "  rejected %s\n", r)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// progress draws a one-line bar with rate and ETA on a terminal, and
+// nothing elsewhere, so that logs and pipes get only the summary.
+type progress struct {
+	w     io.Writer
+	on    bool
+	size  int64
+	start time.Time
+	last  time.Time
+}
+
+func newProgress(w io.Writer, size int64) *progress {
+	f, ok := w.(*os.File)
+	on := false
+	if ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			on = true
+		}
+	}
+	return &progress{w: w, on: on, size: size, start: time.Now()}
+}
+
+func (p *progress) update(rows int, read int64) {
+	now := time.Now()
+	if !p.on || now.Sub(p.last) < 200*time.Millisecond {
+		return
+	}
+	p.last = now
+	elapsed := now.Sub(p.start).Seconds()
+	rate := float64(rows) / max(elapsed, 1e-9)
+	line := fmt.Sprintf("%d rows, %.0f rows/s", rows, rate)
+	if p.size > 0 && read > 0 {
+		frac := min(float64(read)/float64(p.size), 1)
+		const width = 30
+		filled := int(frac * width)
+		eta := time.Duration(elapsed * (1 - frac) / max(frac, 1e-9) * float64(time.Second)).Round(time.Second)
+		line = fmt.Sprintf("[%s%s] %3.0f%% %s, ETA %s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), frac*100, line, eta)
+	}
+	fmt.Fprintf(p.w, "\r%-80s", line)
+}
+
+func (p *progress) done() {
+	if p.on && !p.last.IsZero() {
+		fmt.Fprintf(p.w, "\r%-80s\r", "")
+	}
+}
+
+func runExport(ctx context.Context, e *env, args []string) error {
+	a := newAdminFlags("export", e)
+	instance := a.fs.String("instance", "", "the Flex instance to export (required)")
+	out := a.fs.String("out", "", "file to write (default: standard output)")
+	publicURL := a.fs.String("public-url", "http://127.0.0.1:8080", "base of the url field")
+	store, err := a.open(ctx, e, args)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	sid, err := sidFlag("instance", flexapi.InstancePrefix, *instance, true)
+	if err != nil {
+		return err
+	}
+	in, err := store.Instance(ctx, sid)
+	if err != nil {
+		return explain(err, "instance "+sid)
+	}
+	w := e.stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	for u, err := range store.AllUsers(ctx, in.SID) {
+		if err != nil {
+			return err
+		}
+		if err := enc.Encode(api.Representation(u, *publicURL)); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if f, ok := w.(*os.File); ok && *out != "" {
+		return f.Close()
+	}
+	return nil
+}

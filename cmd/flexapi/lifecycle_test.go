@@ -1,0 +1,373 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/twilio/twilio-go/client"
+	flex "github.com/twilio/twilio-go/rest/flex/v2"
+
+)
+
+// fixture is an account with an instance, made through the admin commands.
+type fixture struct {
+	db, account, token, instance string
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "flexapi.db")
+	acct := decode(t, mustCLI(t, nil, "accounts", "create", "--db", db, "--json"))
+	inst := decode(t, mustCLI(t, nil, "instances", "create", "--db", db, "--account", acct["sid"].(string), "--json"))
+	return fixture{db: db, account: acct["sid"].(string), token: acct["auth_token"].(string), instance: inst["sid"].(string)}
+}
+
+type flexUserPage struct {
+	Users []flex.FlexV2FlexUser `json:"users"`
+	Meta  map[string]any        `json:"meta"`
+}
+
+// The official client creates through the extension and walks the list with
+// its own paging helper, client.GetNext.
+func TestOfficialClientPagesThroughTheList(t *testing.T) {
+	f := newFixture(t)
+	srv := startServe(t, nil, "--db", f.db)
+	tw := twilioClient(t, srv.url, f.account, f.token)
+	rh := tw.FlexV2.RequestHandler()
+	base := "https://flex-api.twilio.com"
+	usersURL := base + "/v2/Instances/" + f.instance + "/Users"
+	created := map[string]bool{}
+	for i := range 23 {
+		res, err := rh.Post(usersURL, url.Values{"Username": {fmt.Sprintf("agent%02d", i)}, "Roles": {"agent", "admin"}}, nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var u flex.FlexV2FlexUser
+		json.NewDecoder(res.Body).Decode(&u)
+		res.Body.Close()
+		if res.StatusCode != 201 || u.Roles == nil || len(*u.Roles) != 2 {
+			t.Fatalf("create: %d %+v", res.StatusCode, u)
+		}
+		created[*u.FlexUserSid] = true
+	}
+
+	get := func(pageURL string, q url.Values) (any, error) {
+		res, err := rh.Get(pageURL, q, nil, "")
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		var p flexUserPage
+		return &p, json.NewDecoder(res.Body).Decode(&p)
+	}
+	page, err := get(usersURL, url.Values{"PageSize": {"5"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen, pages := map[string]bool{}, 0
+	for page != nil && len(page.(*flexUserPage).Users) > 0 {
+		pages++
+		for _, u := range page.(*flexUserPage).Users {
+			if seen[*u.FlexUserSid] {
+				t.Errorf("user %s seen twice", *u.FlexUserSid)
+			}
+			seen[*u.FlexUserSid] = true
+		}
+		page, err = client.GetNext(base, page, func(next string) (any, error) {
+			if next == "" {
+				return nil, nil
+			}
+			return get(next, nil)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(seen) != len(created) || pages != 5 {
+		t.Errorf("walked %d users in %d pages; want %d in 5", len(seen), pages, len(created))
+	}
+	for sid := range created {
+		if !seen[sid] {
+			t.Errorf("user %s missing from the walk", sid)
+		}
+	}
+	res, err := rh.Delete(usersURL+"/"+firstKey(created), nil, nil, "")
+	if err != nil || res.StatusCode != 204 {
+		t.Errorf("delete through the official client: %v %v", res, err)
+	}
+}
+
+func firstKey(m map[string]bool) string {
+	for k := range m {
+		return k
+	}
+	return ""
+}
+
+var versionInMessage = regexp.MustCompile(`at version (\d+)`)
+
+// Racing writers never lose an update. With If-Match, every 412 is real (the
+// version had moved) and the final version counts exactly the 200s; without
+// it, every update lands.
+func TestRacingWritersLoseNothing(t *testing.T) {
+	f := newFixture(t)
+	srv := startServe(t, nil, "--db", f.db)
+	user := decode(t, mustCLI(t, nil, "users", "create", "--db", f.db, "--instance", f.instance, "--json"))
+	sid := user["flex_user_sid"].(string)
+	tw := twilioClient(t, srv.url, f.account, f.token)
+	const writers, each = 8, 15
+
+	var mu sync.Mutex
+	var ok, failed int
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rh := tw.FlexV2.RequestHandler()
+			for i := range each {
+				meta, err := tw.FlexV2.FetchFlexUserWithMetadata(f.instance, sid)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				etag := meta.GetHeaders().Get("ETag")
+				res, err := rh.Post("https://flex-api.twilio.com/v2/Instances/"+f.instance+"/Users/"+sid,
+					url.Values{"Email": {fmt.Sprintf("w%d-%d@example.com", w, i)}}, map[string]any{"If-Match": etag}, "")
+				var re *client.TwilioRestError
+				switch {
+				case err == nil && res.StatusCode == 200:
+					res.Body.Close()
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				case errorAs(err, &re) && re.Status == 412:
+					m := versionInMessage.FindStringSubmatch(re.Message)
+					if m == nil || `"`+m[1]+`"` == etag {
+						t.Errorf("a 412 for If-Match %s while the version was %v: not a real conflict", etag, m)
+					}
+					mu.Lock()
+					failed++
+					mu.Unlock()
+				default:
+					t.Errorf("update: %v %v", res, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := tw.FlexV2.FetchFlexUser(f.instance, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != ok || ok+failed != writers*each || ok == 0 {
+		t.Errorf("with If-Match: version %d after %d successes and %d 412s of %d", got.Version, ok, failed, writers*each)
+	}
+	t.Logf("with If-Match: %d updates won, %d got 412", ok, failed)
+
+	start := got.Version
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				p := (&flex.UpdateFlexUserParams{}).SetEmail(fmt.Sprintf("free-w%d-%d@example.com", w, i))
+				if _, err := tw.FlexV2.UpdateFlexUser(f.instance, sid, p); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got, _ = tw.FlexV2.FetchFlexUser(f.instance, sid); got.Version != start+writers*each {
+		t.Errorf("without If-Match: version %d; want %d", got.Version, start+writers*each)
+	}
+}
+
+func errorAs(err error, target **client.TwilioRestError) bool {
+	re, ok := err.(*client.TwilioRestError)
+	if ok {
+		*target = re
+	}
+	return ok
+}
+
+func TestAccountAndKeyLifecycle(t *testing.T) {
+	f := newFixture(t)
+	srv := startServe(t, nil, "--db", f.db)
+	user := decode(t, mustCLI(t, nil, "users", "create", "--db", f.db, "--instance", f.instance, "--json"))
+	sid := user["flex_user_sid"].(string)
+	works := func(username, password string) bool {
+		_, err := twilioClient(t, srv.url, username, password).FlexV2.FetchFlexUser(f.instance, sid)
+		var re *client.TwilioRestError
+		if err != nil && (!errorAs(err, &re) || re.Status != 401) {
+			t.Fatalf("fetch: %v", err)
+		}
+		return err == nil
+	}
+
+	second := decode(t, mustCLI(t, nil, "accounts", "rotate-token", "--db", f.db, f.account, "--json"))["secondary_auth_token"].(string)
+	if !works(f.account, f.token) || !works(f.account, second) {
+		t.Error("after rotate-token both tokens must work")
+	}
+	mustCLI(t, nil, "accounts", "rotate-token", "--db", f.db, "--promote", f.account)
+	if works(f.account, f.token) || !works(f.account, second) {
+		t.Error("after --promote only the new token may work")
+	}
+	if _, err := cli(t, nil, "accounts", "rotate-token", "--db", f.db, "--promote", f.account); err == nil || !strings.Contains(err.Error(), "no secondary token") {
+		t.Errorf("a second --promote: %v; want 'no secondary token'", err)
+	}
+
+	key := decode(t, mustCLI(t, nil, "keys", "create", "--db", f.db, "--account", f.account, "--json"))
+	mustCLI(t, nil, "accounts", "suspend", "--db", f.db, f.account)
+	if works(f.account, second) || works(key["sid"].(string), key["secret"].(string)) {
+		t.Error("a suspended account's token and key still work")
+	}
+	mustCLI(t, nil, "accounts", "activate", "--db", f.db, f.account)
+	if !works(f.account, second) || !works(key["sid"].(string), key["secret"].(string)) {
+		t.Error("an activated account's token or key does not work")
+	}
+	if out := mustCLI(t, nil, "keys", "list", "--db", f.db, "--json"); !strings.Contains(out, key["sid"].(string)) || strings.Contains(out, key["secret"].(string)) {
+		t.Errorf("keys list: %q", out)
+	}
+	mustCLI(t, nil, "keys", "revoke", "--db", f.db, key["sid"].(string))
+	if works(key["sid"].(string), key["secret"].(string)) {
+		t.Error("a revoked key still works")
+	}
+
+	mustCLI(t, nil, "users", "delete", "--db", f.db, "--instance", f.instance, sid)
+	_, err := twilioClient(t, srv.url, f.account, second).FlexV2.FetchFlexUser(f.instance, sid)
+	restError(t, err, 404, 20404)
+
+	other := decode(t, mustCLI(t, nil, "users", "create", "--db", f.db, "--instance", f.instance, "--json"))["flex_user_sid"].(string)
+	mustCLI(t, nil, "instances", "delete", "--db", f.db, f.instance)
+	_, err = twilioClient(t, srv.url, f.account, second).FlexV2.FetchFlexUser(f.instance, other)
+	restError(t, err, 404, 20404)
+	if out := mustCLI(t, nil, "instances", "list", "--db", f.db); strings.Contains(out, f.instance) {
+		t.Errorf("instances list after delete: %q", out)
+	}
+}
+
+func TestReset(t *testing.T) {
+	f := newFixture(t)
+	for range 3 {
+		mustCLI(t, nil, "users", "create", "--db", f.db, "--instance", f.instance)
+	}
+	if out := mustCLI(t, nil, "reset", "--db", f.db); !strings.Contains(out, "3 users deleted") {
+		t.Errorf("reset: %q", out)
+	}
+	if out := mustCLI(t, nil, "users", "list", "--db", f.db, "--instance", f.instance, "--json"); out != "" {
+		t.Errorf("users left after reset: %q", out)
+	}
+	if out := mustCLI(t, nil, "accounts", "list", "--db", f.db); !strings.Contains(out, f.account) {
+		t.Error("reset without --all removed the account")
+	}
+	mustCLI(t, nil, "reset", "--db", f.db, "--all")
+	if out := mustCLI(t, nil, "accounts", "list", "--db", f.db, "--json"); out != "" {
+		t.Errorf("accounts after reset --all: %q", out)
+	}
+}
+
+const seedYAML = `accounts:
+  - sid: AC000000000000000000000000000000c1
+    auth_token: citoken0123456789
+    friendly_name: CI
+    keys:
+      - sid: SK000000000000000000000000000000c1
+        secret: cisecret0123456789
+    instances:
+      - sid: GO000000000000000000000000000000c1
+        users:
+          - flex_user_sid: FU000000000000000000000000000000c1
+            username: agent.one
+            email: one@example.com
+            locale: en-US
+            roles: [agent]
+          - flex_user_sid: FU000000000000000000000000000000c2
+            username: supervisor
+            roles: []
+`
+
+func TestSeed(t *testing.T) {
+	dir := t.TempDir()
+	yamlPath := filepath.Join(dir, "seed.yaml")
+	os.WriteFile(yamlPath, []byte(seedYAML), 0o600)
+	db := filepath.Join(dir, "flexapi.db")
+	const account, instance = "AC000000000000000000000000000000c1", "GO000000000000000000000000000000c1"
+
+	for round := range 2 {
+		srv := startServe(t, nil, "--db", db, "--seed", yamlPath, "--log-format", "json")
+		want := fmt.Sprintf(`"users_inserted":%d,"users_updated":0,"users_unchanged":%d`, 2*(1-round), 2*round)
+		if !strings.Contains(srv.stderr.String(), want) {
+			t.Errorf("round %d: log lacks %s:\n%s", round, want, srv.stderr.String())
+		}
+		for _, cred := range [][2]string{{account, "citoken0123456789"}, {"SK000000000000000000000000000000c1", "cisecret0123456789"}} {
+			u, err := twilioClient(t, srv.url, cred[0], cred[1]).FlexV2.FetchFlexUser(instance, "FU000000000000000000000000000000c2")
+			if err != nil || *u.Username != "supervisor" || u.Roles == nil || len(*u.Roles) != 0 || u.Version != 0 {
+				t.Errorf("round %d: %+v %v", round, u, err)
+			}
+		}
+		if strings.Contains(srv.stderr.String(), "citoken") || strings.Contains(srv.stderr.String(), "cisecret") {
+			t.Error("a seed secret reached the log")
+		}
+		srv.stop()
+	}
+
+	// The same seed as JSON, changed: the store follows it.
+	var doc map[string]any
+	json.Unmarshal([]byte(`{"accounts":[{"sid":"AC000000000000000000000000000000c1","auth_token":"newtoken0123456789",
+		"instances":[{"sid":"GO000000000000000000000000000000c1","users":[{"flex_user_sid":"FU000000000000000000000000000000c1","username":"agent.one","email":"changed@example.com","locale":"en-US","roles":["agent"]}]}]}]}`), &doc)
+	b, _ := json.Marshal(doc)
+	jsonPath := filepath.Join(dir, "seed.json")
+	os.WriteFile(jsonPath, b, 0o600)
+	srv := startServe(t, nil, "--db", db, "--seed", jsonPath)
+	u, err := twilioClient(t, srv.url, account, "newtoken0123456789").FlexV2.FetchFlexUser(instance, "FU000000000000000000000000000000c1")
+	if err != nil || *u.Email != "changed@example.com" || u.Version != 1 {
+		t.Errorf("changed seed: %+v %v; want the new e-mail at version 1", u, err)
+	}
+
+	// With :memory:, every start is the seed's state exactly.
+	mem := startServe(t, nil, "--db", ":memory:", "--seed", yamlPath)
+	res, _ := http.Get(mem.url + "/healthz")
+	if res == nil || res.StatusCode != 200 {
+		t.Fatal("memory server down")
+	}
+	u, err = twilioClient(t, mem.url, account, "citoken0123456789").FlexV2.FetchFlexUser(instance, "FU000000000000000000000000000000c1")
+	if err != nil || *u.Email != "one@example.com" {
+		t.Errorf(":memory: with the seed: %+v %v", u, err)
+	}
+
+	for name, bad := range map[string]string{
+		"unknown field": "accounts:\n  - sid: AC000000000000000000000000000000c1\n    auth_token: abcdefgh12\n    colour: red\n",
+		"bad email":     strings.Replace(seedYAML, "one@example.com", "not-an-email", 1),
+		"missing sid":   strings.Replace(seedYAML, "flex_user_sid: FU000000000000000000000000000000c2\n            ", "", 1),
+	} {
+		p := filepath.Join(dir, "bad.yaml")
+		os.WriteFile(p, []byte(bad), 0o600)
+		var out, errOut syncBuffer
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { // a serve that starts despite the bad seed is stopped, and fails the test
+			for !strings.Contains(out.String(), "listening") && ctx.Err() == nil {
+				runtime.Gosched()
+			}
+			cancel()
+		}()
+		err := run(ctx, []string{"flexapi", "serve", "--db", ":memory:", "--seed", p, "--addr", "127.0.0.1:0"},
+			getenvFrom(nil), strings.NewReader(""), &out, &errOut)
+		cancel()
+		if err == nil || strings.Contains(out.String(), "listening") {
+			t.Errorf("%s: serve started with a bad seed", name)
+		}
+	}
+}
+
