@@ -7,6 +7,7 @@ import (
 	"errors"
 	"iter"
 	"slices"
+	"strings"
 
 	"github.com/flexapi/flexapi"
 )
@@ -219,18 +220,17 @@ func (s *Store) UpsertUsers(ctx context.Context, in flexapi.Instance, users []fl
 	now := s.now().UTC().Truncate(1e9)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res = UpsertResult{}
-		sel, err := tx.PrepareContext(ctx, `SELECT `+userColumns+` FROM users WHERE instance_sid = ? AND flex_user_sid = ?`)
+		existing, err := s.existingUsers(ctx, tx, in.SID, users)
 		if err != nil {
 			return err
 		}
-		defer sel.Close()
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer ins.Close()
 		upd, err := tx.PrepareContext(ctx, `UPDATE users SET user_sid = ?, worker_sid = ?, workspace_sid = ?, flex_team_sid = ?,
-			username = ?, email = ?, locale = ?, roles = ?, updated_date = ?, version = version + 1
+			username = ?, email = ?, locale = ?, roles = ?, updated_date = ?, version = ?
 			WHERE instance_sid = ? AND flex_user_sid = ?`)
 		if err != nil {
 			return err
@@ -239,9 +239,9 @@ func (s *Store) UpsertUsers(ctx context.Context, in flexapi.Instance, users []fl
 		for i := range users {
 			u := &users[i]
 			u.AccountSID, u.InstanceSID = in.AccountSID, in.SID
-			old, err := scanUser(sel.QueryRowContext(ctx, in.SID, u.FlexUserSID))
+			old, found := existing[u.FlexUserSID]
 			switch {
-			case errors.Is(err, sql.ErrNoRows):
+			case !found:
 				if u.CreatedDate.IsZero() {
 					u.CreatedDate = now
 				}
@@ -251,23 +251,52 @@ func (s *Store) UpsertUsers(ctx context.Context, in flexapi.Instance, users []fl
 				_, err = ins.ExecContext(ctx, u.AccountSID, u.InstanceSID, u.FlexUserSID, u.UserSID, u.WorkerSID, u.WorkspaceSID,
 					u.FlexTeamSID, u.Username, u.Email, u.Locale, rolesValue(u.Roles), unix(u.CreatedDate), unix(u.UpdatedDate), u.Version)
 				res.Inserted++
-			case err != nil:
 			case old.SameAs(u):
 				*u = old
 				res.Unchanged++
 			default:
-				_, err = upd.ExecContext(ctx, u.UserSID, u.WorkerSID, u.WorkspaceSID, u.FlexTeamSID, u.Username, u.Email, u.Locale,
-					rolesValue(u.Roles), unix(now), in.SID, u.FlexUserSID)
 				u.CreatedDate, u.UpdatedDate, u.Version = old.CreatedDate, now, old.Version+1
+				_, err = upd.ExecContext(ctx, u.UserSID, u.WorkerSID, u.WorkspaceSID, u.FlexTeamSID, u.Username, u.Email, u.Locale,
+					rolesValue(u.Roles), unix(now), u.Version, in.SID, u.FlexUserSID)
 				res.Updated++
 			}
 			if err != nil {
 				return err
 			}
+			// A SID twice in one batch: its second row sees the first.
+			existing[u.FlexUserSID] = *u
 		}
 		return nil
 	})
 	return res, err
+}
+
+// existingUsers loads those of users that the instance already holds, with
+// one query per thousand: far cheaper than one lookup per row.
+func (s *Store) existingUsers(ctx context.Context, tx *sql.Tx, instanceSID string, users []flexapi.User) (map[string]flexapi.User, error) {
+	found := make(map[string]flexapi.User, len(users))
+	const chunk = 1000
+	for start := 0; start < len(users); start += chunk {
+		part := users[start:min(start+chunk, len(users))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, instanceSID)
+		for _, u := range part {
+			args = append(args, u.FlexUserSID)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE instance_sid = ? AND flex_user_sid IN (?`+
+			strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		list, err := collect(rows, scanUser)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range list {
+			found[u.FlexUserSID] = u
+		}
+	}
+	return found, nil
 }
 
 // DeleteUsers removes every user of every instance and says how many.

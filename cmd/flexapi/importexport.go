@@ -177,51 +177,89 @@ func newRecordReader(r io.Reader, name, format string) (recordReader, error) {
 
 // importRecords upserts the rows of reader into the instance, a batch per
 // transaction, so that an interrupted import leaves only whole batches.
+// Reading and checking rows runs beside the writes, one core each.
 func importRecords(ctx context.Context, store *sqlstore.Store, in flexapi.Instance, reader recordReader,
 	batchSize int, progress func(rows int)) (importSummary, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan readBatch, 2)
+	go readBatches(ctx, reader, batchSize, batches)
+
 	var sum importSummary
-	batch := make([]flexapi.User, 0, batchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	for b := range batches {
+		sum.Rejected = append(sum.Rejected, b.rejected...)
+		if b.err == nil && len(b.users) > 0 {
+			res, err := store.UpsertUsers(ctx, in, b.users)
+			if err != nil {
+				b.err = err
+			}
+			sum.Inserted += res.Inserted
+			sum.Updated += res.Updated
+			sum.Unchanged += res.Unchanged
 		}
-		res, err := store.UpsertUsers(ctx, in, batch)
-		if err != nil {
-			return err
+		if b.err != nil {
+			cancel()
+			for range batches { // let the reader finish
+			}
+			return sum, b.err
 		}
-		sum.Inserted += res.Inserted
-		sum.Updated += res.Updated
-		sum.Unchanged += res.Unchanged
-		batch = batch[:0]
+		sum.Rows = b.rows
 		progress(sum.Rows)
-		return nil
+	}
+	return sum, ctx.Err()
+}
+
+// readBatch is a batch of checked users, the rows rejected on the way, and
+// how many rows were read so far; err ends the import.
+type readBatch struct {
+	users    []flexapi.User
+	rejected []*rowError
+	rows     int
+	err      error
+}
+
+func readBatches(ctx context.Context, reader recordReader, size int, out chan<- readBatch) {
+	defer close(out)
+	b, rows := readBatch{users: make([]flexapi.User, 0, size)}, 0
+	send := func() bool {
+		b.rows = rows
+		select {
+		case out <- b:
+			b = readBatch{users: make([]flexapi.User, 0, size)}
+			return true
+		case <-ctx.Done():
+			return false
+		}
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return sum, err
+			b.err = err
+			send()
+			return
 		}
 		line, rec, err := reader.next()
 		var rowErr *rowError
 		switch {
 		case errors.Is(err, io.EOF):
-			return sum, flush()
+			send()
+			return
 		case errors.As(err, &rowErr):
-			sum.Rows++
-			sum.Rejected = append(sum.Rejected, rowErr)
+			rows++
+			b.rejected = append(b.rejected, rowErr)
 			continue
 		case err != nil:
-			return sum, err
+			b.err = err
+			send()
+			return
 		}
-		sum.Rows++
+		rows++
 		u, err := rec.user()
 		if err != nil {
-			sum.Rejected = append(sum.Rejected, &rowError{line, flexapi.ErrorMessage(err)})
+			b.rejected = append(b.rejected, &rowError{line, flexapi.ErrorMessage(err)})
 			continue
 		}
-		if batch = append(batch, u); len(batch) == batchSize {
-			if err := flush(); err != nil {
-				return sum, err
-			}
+		if b.users = append(b.users, u); len(b.users) == size && !send() {
+			return
 		}
 	}
 }
