@@ -3,7 +3,9 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -297,5 +299,112 @@ func TestOpenRejects(t *testing.T) {
 		} else if strings.Contains(err.Error(), "u:p") {
 			t.Errorf("Open(%q) error shows the password: %v", dsn, err)
 		}
+	}
+}
+
+func TestUpsertUsers(t *testing.T) {
+	s, _ := seeded(t)
+	ctx := context.Background()
+	in := flexapi.Instance{SID: instance, AccountSID: accountA}
+	name := func(v string) *string { return &v }
+	batch := []flexapi.User{
+		{FlexUserSID: userSID, Email: name("a@example.com"), Roles: []string{"agent", "admin"}}, // the same as stored
+		{FlexUserSID: "FU00000000000000000000000000000002", Username: name("new"), Version: 7,
+			CreatedDate: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)},
+		{FlexUserSID: "FU00000000000000000000000000000002", Username: name("changed in the same batch")},
+	}
+	res, err := s.UpsertUsers(ctx, in, batch)
+	if err != nil || res != (sqlstore.UpsertResult{Inserted: 1, Updated: 1, Unchanged: 1}) {
+		t.Fatalf("UpsertUsers: %+v %v", res, err)
+	}
+	got, _ := s.User(ctx, flexapi.UserKey{AccountSID: accountA, InstanceSID: instance, FlexUserSID: "FU00000000000000000000000000000002"})
+	if *got.Username != "changed in the same batch" || got.Version != 8 || got.CreatedDate.Year() != 2020 || got.UpdatedDate.Year() == 2020 {
+		t.Errorf("after insert then update: %+v", got)
+	}
+	if res, _ := s.UpsertUsers(ctx, in, []flexapi.User{got}); res.Unchanged != 1 {
+		t.Errorf("upserting a user as stored: %+v; want unchanged", res)
+	}
+	same, _ := s.User(ctx, keyA)
+	if same.Version != 0 {
+		t.Errorf("an unchanged user's version moved to %d", same.Version)
+	}
+}
+
+func TestUsersPaging(t *testing.T) {
+	s, _ := seeded(t)
+	ctx := context.Background()
+	var all []string
+	for i := 2; i <= 11; i++ {
+		u := flexapi.User{AccountSID: accountA, InstanceSID: instance, FlexUserSID: fmt.Sprintf("FU%032d", i)}
+		if err := s.CreateUser(ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := flexapi.UserQuery{AccountSID: accountA, InstanceSID: instance, Limit: 4}
+	for {
+		page, more, err := s.Users(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range page {
+			all = append(all, u.FlexUserSID)
+		}
+		if !more {
+			break
+		}
+		q.After = page[len(page)-1].FlexUserSID
+	}
+	if len(all) != 11 || !slices.IsSorted(all) {
+		t.Errorf("paged through %d users (sorted %v); want 11 in order", len(all), slices.IsSorted(all))
+	}
+	back, more, err := s.Users(ctx, flexapi.UserQuery{AccountSID: accountA, InstanceSID: instance, Limit: 4, Before: all[6]})
+	if err != nil || !more || len(back) != 4 || back[0].FlexUserSID != all[2] || back[3].FlexUserSID != all[5] {
+		t.Errorf("the page before %s: %d users, more %v, %v", all[6], len(back), more, err)
+	}
+	if _, _, err := s.Users(ctx, flexapi.UserQuery{AccountSID: accountB, InstanceSID: instance, Limit: 4}); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+		t.Errorf("another account's instance: %v; want ENOTFOUND", err)
+	}
+	email := "a@example.com"
+	if page, _, _ := s.Users(ctx, flexapi.UserQuery{AccountSID: accountA, InstanceSID: instance, Limit: 50, Email: &email}); len(page) != 1 {
+		t.Errorf("Email filter: %d users; want 1", len(page))
+	}
+}
+
+func TestDeletes(t *testing.T) {
+	s, _ := seeded(t)
+	ctx := context.Background()
+	if err := s.DeleteUser(ctx, keyA, flexapi.IfMatch{5}); flexapi.ErrorCode(err) != flexapi.EPRECONDITION {
+		t.Errorf("DeleteUser with a stale If-Match: %v; want EPRECONDITION", err)
+	}
+	if err := s.DeleteUser(ctx, keyA, flexapi.IfMatch{0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, keyA, nil); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+		t.Errorf("a second DeleteUser: %v; want ENOTFOUND", err)
+	}
+	u := flexapi.User{AccountSID: accountA, InstanceSID: instance, FlexUserSID: userSID}
+	s.CreateUser(ctx, &u)
+	if err := s.DeleteInstance(ctx, instance); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.User(ctx, keyA); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+		t.Errorf("a user of a deleted instance: %v; want ENOTFOUND", err)
+	}
+	if err := s.PromoteSecondaryToken(ctx, accountA); flexapi.ErrorCode(err) != flexapi.EINVALID {
+		t.Errorf("promote without a secondary: %v; want EINVALID", err)
+	}
+	s.SetSecondaryToken(ctx, accountA, flexapi.HashSecret("second"))
+	if err := s.PromoteSecondaryToken(ctx, accountA); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.Credential(ctx, accountA)
+	if !c.Verify("second") || c.Verify("token"+accountA) || len(c.SecretHashes) != 1 {
+		t.Errorf("after promote: %d hashes; want only the promoted token", len(c.SecretHashes))
+	}
+	if err := s.DeleteEverything(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if accts, _ := s.Accounts(ctx); len(accts) != 0 {
+		t.Errorf("%d accounts after DeleteEverything", len(accts))
 	}
 }

@@ -268,7 +268,10 @@ func (s *Store) UpsertUsers(ctx context.Context, in flexapi.Instance, users []fl
 		}
 		return nil
 	})
-	return res, err
+	if err != nil {
+		return UpsertResult{}, err // rolled back: nothing was done
+	}
+	return res, nil
 }
 
 // existingUsers loads those of users that the instance already holds, with

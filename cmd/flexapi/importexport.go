@@ -190,9 +190,7 @@ func importRecords(ctx context.Context, store *sqlstore.Store, in flexapi.Instan
 		sum.Rejected = append(sum.Rejected, b.rejected...)
 		if b.err == nil && len(b.users) > 0 {
 			res, err := store.UpsertUsers(ctx, in, b.users)
-			if err != nil {
-				b.err = err
-			}
+			b.err = err
 			sum.Inserted += res.Inserted
 			sum.Updated += res.Updated
 			sum.Unchanged += res.Unchanged

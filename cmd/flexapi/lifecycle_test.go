@@ -16,7 +16,6 @@ import (
 
 	"github.com/twilio/twilio-go/client"
 	flex "github.com/twilio/twilio-go/rest/flex/v2"
-
 )
 
 // fixture is an account with an instance, made through the admin commands.
@@ -371,3 +370,27 @@ func TestSeed(t *testing.T) {
 	}
 }
 
+func TestStrictFlag(t *testing.T) {
+	f := newFixture(t)
+	srv := startServe(t, map[string]string{"FLEXAPI_STRICT": "true"}, "--db", f.db)
+	req, _ := http.NewRequest("GET", srv.url+"/v2/Instances/"+f.instance+"/Users", nil)
+	req.SetBasicAuth(f.account, f.token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 404 {
+		t.Errorf("list under FLEXAPI_STRICT=true: %d; want 404 as Twilio answers", res.StatusCode)
+	}
+}
+
+// The README's CI recipe works as written.
+func TestShippedSeed(t *testing.T) {
+	srv := startServe(t, nil, "--db", ":memory:", "--seed", "../../testdata/flexapi-seed.yaml")
+	u, err := twilioClient(t, srv.url, "AC00000000000000000000000000000001", "ci0123456789token").FlexV2.FetchFlexUser(
+		"GO00000000000000000000000000000001", "FU00000000000000000000000000000002")
+	if err != nil || *u.Username != "supervisor.one" || len(*u.Roles) != 2 {
+		t.Errorf("%+v %v", u, err)
+	}
+}
