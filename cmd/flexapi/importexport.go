@@ -106,25 +106,16 @@ type importSummary struct {
 }
 
 func runImport(ctx context.Context, e *env, args []string) error {
-	a := newAdminFlags("import", e)
-	instance := a.fs.String("instance", "", "the Flex instance to import into (required)")
+	a := newInstanceFlags("import", e)
 	format := a.fs.String("format", "", "jsonl or csv (default: from the file name; jsonl for -)")
 	batch := a.fs.Int("batch-size", 1000, "rows per transaction")
-	store, err := a.open(ctx, e, args)
+	store, in, err := a.openInstance(ctx, e, args)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	if a.fs.NArg() != 1 || *batch < 1 {
 		return usageError{errors.New("usage: flexapi import --instance GO… FILE.jsonl|FILE.csv|-")}
-	}
-	sid, err := sidFlag("instance", flexapi.InstancePrefix, *instance, true)
-	if err != nil {
-		return err
-	}
-	in, err := store.Instance(ctx, sid)
-	if err != nil {
-		return explain(err, "instance "+sid)
 	}
 
 	name := a.fs.Arg(0)
@@ -328,23 +319,13 @@ func (p *progress) done() {
 }
 
 func runExport(ctx context.Context, e *env, args []string) error {
-	a := newAdminFlags("export", e)
-	instance := a.fs.String("instance", "", "the Flex instance to export (required)")
+	a := newUserFlags("export", e)
 	out := a.fs.String("out", "", "file to write (default: standard output)")
-	publicURL := a.fs.String("public-url", "http://127.0.0.1:8080", "base of the url field")
-	store, err := a.open(ctx, e, args)
+	store, in, err := a.openInstance(ctx, e, args)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	sid, err := sidFlag("instance", flexapi.InstancePrefix, *instance, true)
-	if err != nil {
-		return err
-	}
-	in, err := store.Instance(ctx, sid)
-	if err != nil {
-		return explain(err, "instance "+sid)
-	}
 	w := e.stdout
 	if *out != "" {
 		f, err := os.Create(*out)
@@ -360,7 +341,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := enc.Encode(api.Representation(u, *publicURL)); err != nil {
+		if err := enc.Encode(api.Representation(u, *a.publicURL)); err != nil {
 			return err
 		}
 	}

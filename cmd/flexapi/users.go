@@ -13,29 +13,24 @@ import (
 	"github.com/flexapi/flexapi/sqlstore"
 )
 
-// userFlags are the flags of the users commands.
-type userFlags struct {
+// instanceFlags are the flags of commands that work on one instance.
+type instanceFlags struct {
 	adminFlags
-	instance  *string
-	publicURL *string
+	instance *string
 }
 
-func newUserFlags(name string, e *env) userFlags {
+func newInstanceFlags(name string, e *env) instanceFlags {
 	a := newAdminFlags(name, e)
-	return userFlags{
-		adminFlags: a,
-		instance:   a.fs.String("instance", "", "the Flex instance (required)"),
-		publicURL:  a.fs.String("public-url", "http://127.0.0.1:8080", "base of the url field"),
-	}
+	return instanceFlags{adminFlags: a, instance: a.fs.String("instance", "", "the Flex instance (required)")}
 }
 
 // openInstance parses args, opens the store and finds the instance.
-func (u userFlags) openInstance(ctx context.Context, e *env, args []string) (*sqlstore.Store, flexapi.Instance, error) {
-	store, err := u.open(ctx, e, args)
+func (f instanceFlags) openInstance(ctx context.Context, e *env, args []string) (*sqlstore.Store, flexapi.Instance, error) {
+	store, err := f.open(ctx, e, args)
 	if err != nil {
 		return nil, flexapi.Instance{}, err
 	}
-	sid, err := sidFlag("instance", flexapi.InstancePrefix, *u.instance, true)
+	sid, err := sidFlag("instance", flexapi.InstancePrefix, *f.instance, true)
 	if err != nil {
 		store.Close()
 		return nil, flexapi.Instance{}, err
@@ -46,6 +41,17 @@ func (u userFlags) openInstance(ctx context.Context, e *env, args []string) (*sq
 		return nil, in, explain(err, "instance "+sid)
 	}
 	return store, in, nil
+}
+
+// userFlags are the flags of commands that print users.
+type userFlags struct {
+	instanceFlags
+	publicURL *string
+}
+
+func newUserFlags(name string, e *env) userFlags {
+	f := newInstanceFlags(name, e)
+	return userFlags{instanceFlags: f, publicURL: f.fs.String("public-url", "http://127.0.0.1:8080", "base of the url field")}
 }
 
 func (u userFlags) print(e *env, user flexapi.User) error {
