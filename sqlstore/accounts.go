@@ -17,7 +17,7 @@ func (s *Store) Credential(ctx context.Context, sid string) (flexapi.Credential,
 		var primary string
 		var secondary sql.NullString
 		err := s.read.QueryRowContext(ctx, `SELECT sid, status, primary_token_hash, secondary_token_hash
-			FROM accounts WHERE sid = ?`, sid).Scan(&c.AccountSID, &status, &primary, &secondary)
+			FROM accounts WHERE sid = $1`, sid).Scan(&c.AccountSID, &status, &primary, &secondary)
 		if err != nil {
 			return c, wrap(err)
 		}
@@ -28,7 +28,7 @@ func (s *Store) Credential(ctx context.Context, sid string) (flexapi.Credential,
 	case len(sid) > 2 && sid[:2] == flexapi.KeyPrefix:
 		var hash string
 		err := s.read.QueryRowContext(ctx, `SELECT k.account_sid, a.status, k.secret_hash
-			FROM api_keys k JOIN accounts a ON a.sid = k.account_sid WHERE k.sid = ?`, sid).Scan(&c.AccountSID, &status, &hash)
+			FROM api_keys k JOIN accounts a ON a.sid = k.account_sid WHERE k.sid = $1`, sid).Scan(&c.AccountSID, &status, &hash)
 		if err != nil {
 			return c, wrap(err)
 		}
@@ -51,7 +51,7 @@ func (s *Store) CreateAccount(ctx context.Context, a *flexapi.Account, tokenHash
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (sid, friendly_name, status, primary_token_hash, created_date)
-			VALUES (?, ?, ?, ?, ?)`, a.SID, a.FriendlyName, a.Status, tokenHash, unix(a.CreatedDate))
+			VALUES ($1, $2, $3, $4, $5)`, a.SID, a.FriendlyName, a.Status, tokenHash, unix(a.CreatedDate))
 		return err
 	})
 }
@@ -59,7 +59,7 @@ func (s *Store) CreateAccount(ctx context.Context, a *flexapi.Account, tokenHash
 // SetPrimaryToken replaces an account's primary auth token.
 func (s *Store) SetPrimaryToken(ctx context.Context, sid, tokenHash string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `UPDATE accounts SET primary_token_hash = ? WHERE sid = ?`, tokenHash, sid))
+		return mustAffect(tx.ExecContext(ctx, `UPDATE accounts SET primary_token_hash = $1 WHERE sid = $2`, tokenHash, sid))
 	})
 }
 
@@ -67,7 +67,7 @@ func (s *Store) SetPrimaryToken(ctx context.Context, sid, tokenHash string) erro
 // the primary one while clients move over to it.
 func (s *Store) SetSecondaryToken(ctx context.Context, sid, tokenHash string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `UPDATE accounts SET secondary_token_hash = ? WHERE sid = ?`, tokenHash, sid))
+		return mustAffect(tx.ExecContext(ctx, `UPDATE accounts SET secondary_token_hash = $1 WHERE sid = $2`, tokenHash, sid))
 	})
 }
 
@@ -76,13 +76,13 @@ func (s *Store) SetSecondaryToken(ctx context.Context, sid, tokenHash string) er
 func (s *Store) PromoteSecondaryToken(ctx context.Context, sid string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var secondary sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT secondary_token_hash FROM accounts WHERE sid = ?`, sid).Scan(&secondary); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT secondary_token_hash FROM accounts WHERE sid = $1`, sid).Scan(&secondary); err != nil {
 			return err
 		}
 		if !secondary.Valid {
 			return flexapi.Errorf(flexapi.EINVALID, "account %s has no secondary token to promote", sid)
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE accounts SET primary_token_hash = secondary_token_hash, secondary_token_hash = NULL WHERE sid = ?`, sid)
+		_, err := tx.ExecContext(ctx, `UPDATE accounts SET primary_token_hash = secondary_token_hash, secondary_token_hash = NULL WHERE sid = $1`, sid)
 		return err
 	})
 }
@@ -94,7 +94,7 @@ func (s *Store) SetAccountStatus(ctx context.Context, sid, status string) error 
 		return flexapi.Errorf(flexapi.EINVALID, "unknown account status %q", status)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `UPDATE accounts SET status = ? WHERE sid = ?`, status, sid))
+		return mustAffect(tx.ExecContext(ctx, `UPDATE accounts SET status = $1 WHERE sid = $2`, status, sid))
 	})
 }
 
@@ -119,7 +119,7 @@ func (s *Store) CreateKey(ctx context.Context, k *flexapi.APIKey, secretHash str
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (sid, account_sid, friendly_name, secret_hash, created_date)
-			VALUES (?, ?, ?, ?, ?)`, k.SID, k.AccountSID, k.FriendlyName, secretHash, unix(k.CreatedDate))
+			VALUES ($1, $2, $3, $4, $5)`, k.SID, k.AccountSID, k.FriendlyName, secretHash, unix(k.CreatedDate))
 		return err
 	})
 }
@@ -127,21 +127,21 @@ func (s *Store) CreateKey(ctx context.Context, k *flexapi.APIKey, secretHash str
 // SetKeySecret replaces the secret of an API key.
 func (s *Store) SetKeySecret(ctx context.Context, sid, secretHash string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `UPDATE api_keys SET secret_hash = ? WHERE sid = ?`, secretHash, sid))
+		return mustAffect(tx.ExecContext(ctx, `UPDATE api_keys SET secret_hash = $1 WHERE sid = $2`, secretHash, sid))
 	})
 }
 
 // DeleteKey revokes an API key.
 func (s *Store) DeleteKey(ctx context.Context, sid string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `DELETE FROM api_keys WHERE sid = ?`, sid))
+		return mustAffect(tx.ExecContext(ctx, `DELETE FROM api_keys WHERE sid = $1`, sid))
 	})
 }
 
 // Keys lists the API keys of an account ("" for all accounts), oldest first.
 func (s *Store) Keys(ctx context.Context, accountSID string) ([]flexapi.APIKey, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT sid, account_sid, friendly_name, created_date FROM api_keys
-		WHERE ? = '' OR account_sid = ? ORDER BY created_date, sid`, accountSID, accountSID)
+		WHERE $1 = '' OR account_sid = $1 ORDER BY created_date, sid`, accountSID)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -159,7 +159,7 @@ func (s *Store) CreateInstance(ctx context.Context, in *flexapi.Instance) error 
 		in.CreatedDate = s.now().UTC().Truncate(1e9)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO instances (sid, account_sid, created_date) VALUES (?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO instances (sid, account_sid, created_date) VALUES ($1, $2, $3)`,
 			in.SID, in.AccountSID, unix(in.CreatedDate))
 		return err
 	})
@@ -168,7 +168,7 @@ func (s *Store) CreateInstance(ctx context.Context, in *flexapi.Instance) error 
 // DeleteInstance removes an instance and all its users.
 func (s *Store) DeleteInstance(ctx context.Context, sid string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `DELETE FROM instances WHERE sid = ?`, sid))
+		return mustAffect(tx.ExecContext(ctx, `DELETE FROM instances WHERE sid = $1`, sid))
 	})
 }
 
@@ -176,7 +176,7 @@ func (s *Store) DeleteInstance(ctx context.Context, sid string) error {
 func (s *Store) Instance(ctx context.Context, sid string) (flexapi.Instance, error) {
 	var in flexapi.Instance
 	var created int64
-	err := s.read.QueryRowContext(ctx, `SELECT sid, account_sid, created_date FROM instances WHERE sid = ?`, sid).
+	err := s.read.QueryRowContext(ctx, `SELECT sid, account_sid, created_date FROM instances WHERE sid = $1`, sid).
 		Scan(&in.SID, &in.AccountSID, &created)
 	in.CreatedDate = fromUnix(created)
 	return in, wrap(err)
@@ -185,7 +185,7 @@ func (s *Store) Instance(ctx context.Context, sid string) (flexapi.Instance, err
 // Instances lists the instances of an account ("" for all), oldest first.
 func (s *Store) Instances(ctx context.Context, accountSID string) ([]flexapi.Instance, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT sid, account_sid, created_date FROM instances
-		WHERE ? = '' OR account_sid = ? ORDER BY created_date, sid`, accountSID, accountSID)
+		WHERE $1 = '' OR account_sid = $1 ORDER BY created_date, sid`, accountSID)
 	if err != nil {
 		return nil, wrap(err)
 	}

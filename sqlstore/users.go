@@ -7,6 +7,7 @@ import (
 	"errors"
 	"iter"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/flexapi/flexapi"
@@ -66,11 +67,11 @@ func (s *Store) CreateUser(ctx context.Context, u *flexapi.User) error {
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var owner string
-		err := tx.QueryRowContext(ctx, `SELECT account_sid FROM instances WHERE sid = ?`, u.InstanceSID).Scan(&owner)
+		err := tx.QueryRowContext(ctx, `SELECT account_sid FROM instances WHERE sid = $1`, u.InstanceSID).Scan(&owner)
 		if err != nil || owner != u.AccountSID {
 			return flexapi.Errorf(flexapi.ENOTFOUND, "instance %s not found", u.InstanceSID)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			u.AccountSID, u.InstanceSID, u.FlexUserSID, u.UserSID, u.WorkerSID, u.WorkspaceSID,
 			u.FlexTeamSID, u.Username, u.Email, u.Locale, rolesValue(u.Roles),
 			unix(u.CreatedDate), unix(u.UpdatedDate), u.Version)
@@ -90,7 +91,7 @@ type querier interface {
 
 func (s *Store) user(ctx context.Context, q querier, key flexapi.UserKey) (flexapi.User, error) {
 	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users
-		WHERE instance_sid = ? AND flex_user_sid = ? AND account_sid = ?`,
+		WHERE instance_sid = $1 AND flex_user_sid = $2 AND account_sid = $3`,
 		key.InstanceSID, key.FlexUserSID, key.AccountSID))
 	return u, wrap(err)
 }
@@ -113,8 +114,8 @@ func (s *Store) UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi
 		}
 		u.Version++
 		u.UpdatedDate = s.now().UTC().Truncate(1e9)
-		_, err = tx.ExecContext(ctx, `UPDATE users SET email = ?, user_sid = ?, locale = ?, updated_date = ?, version = ?
-			WHERE instance_sid = ? AND flex_user_sid = ?`,
+		_, err = tx.ExecContext(ctx, `UPDATE users SET email = $1, user_sid = $2, locale = $3, updated_date = $4, version = $5
+			WHERE instance_sid = $6 AND flex_user_sid = $7`,
 			u.Email, u.UserSID, u.Locale, unix(u.UpdatedDate), u.Version, u.InstanceSID, u.FlexUserSID)
 		return err
 	})
@@ -131,7 +132,7 @@ func (s *Store) DeleteUser(ctx context.Context, key flexapi.UserKey, ifMatch fle
 		if !ifMatch.Allows(u.Version) {
 			return flexapi.PreconditionFailed(u.Version)
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE instance_sid = ? AND flex_user_sid = ?`, key.InstanceSID, key.FlexUserSID)
+		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE instance_sid = $1 AND flex_user_sid = $2`, key.InstanceSID, key.FlexUserSID)
 		return err
 	})
 }
@@ -141,26 +142,28 @@ func (s *Store) DeleteUser(ctx context.Context, key flexapi.UserKey, ifMatch fle
 // that does not exist for the account is ENOTFOUND; an empty one is no error.
 func (s *Store) Users(ctx context.Context, q flexapi.UserQuery) ([]flexapi.User, bool, error) {
 	var owner string
-	err := s.read.QueryRowContext(ctx, `SELECT account_sid FROM instances WHERE sid = ?`, q.InstanceSID).Scan(&owner)
+	err := s.read.QueryRowContext(ctx, `SELECT account_sid FROM instances WHERE sid = $1`, q.InstanceSID).Scan(&owner)
 	if err != nil || q.AccountSID != "" && owner != q.AccountSID {
 		return nil, false, wrapNotFound(err)
 	}
-	where, args := "instance_sid = ?", []any{q.InstanceSID}
+	var b query
+	b.add("instance_sid = ", q.InstanceSID)
 	if q.Email != nil {
-		where, args = where+" AND email = ?", append(args, *q.Email)
+		b.add(" AND email = ", *q.Email)
 	}
 	if q.Username != nil {
-		where, args = where+" AND username = ?", append(args, *q.Username)
+		b.add(" AND username = ", *q.Username)
 	}
 	order := "ASC"
 	switch {
 	case q.Before != "":
-		where, args, order = where+" AND flex_user_sid < ?", append(args, q.Before), "DESC"
+		b.add(" AND flex_user_sid < ", q.Before)
+		order = "DESC"
 	case q.After != "":
-		where, args = where+" AND flex_user_sid > ?", append(args, q.After)
+		b.add(" AND flex_user_sid > ", q.After)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+where+
-		` ORDER BY flex_user_sid `+order+` LIMIT ?`, append(args, q.Limit+1)...)
+	b.add(" ORDER BY flex_user_sid "+order+" LIMIT ", q.Limit+1)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+b.sql.String(), b.args...)
 	if err != nil {
 		return nil, false, wrap(err)
 	}
@@ -199,6 +202,21 @@ func (s *Store) AllUsers(ctx context.Context, instanceSID string) iter.Seq2[flex
 	}
 }
 
+// query builds SQL whose parameters are numbered $1, $2, … in the order they
+// are added, which both dialects bind by number.
+type query struct {
+	sql  strings.Builder
+	args []any
+}
+
+// add appends text and then a parameter for arg.
+func (q *query) add(text string, arg any) {
+	q.args = append(q.args, arg)
+	q.sql.WriteString(text)
+	q.sql.WriteString("$")
+	q.sql.WriteString(strconv.Itoa(len(q.args)))
+}
+
 func wrapNotFound(err error) error {
 	if err == nil || errors.Is(err, sql.ErrNoRows) {
 		return flexapi.Errorf(flexapi.ENOTFOUND, "not found")
@@ -224,14 +242,14 @@ func (s *Store) UpsertUsers(ctx context.Context, in flexapi.Instance, users []fl
 		if err != nil {
 			return err
 		}
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`)
 		if err != nil {
 			return err
 		}
 		defer ins.Close()
-		upd, err := tx.PrepareContext(ctx, `UPDATE users SET user_sid = ?, worker_sid = ?, workspace_sid = ?, flex_team_sid = ?,
-			username = ?, email = ?, locale = ?, roles = ?, updated_date = ?, version = ?
-			WHERE instance_sid = ? AND flex_user_sid = ?`)
+		upd, err := tx.PrepareContext(ctx, `UPDATE users SET user_sid = $1, worker_sid = $2, workspace_sid = $3, flex_team_sid = $4,
+			username = $5, email = $6, locale = $7, roles = $8, updated_date = $9, version = $10
+			WHERE instance_sid = $11 AND flex_user_sid = $12`)
 		if err != nil {
 			return err
 		}
@@ -281,13 +299,14 @@ func (s *Store) existingUsers(ctx context.Context, tx *sql.Tx, instanceSID strin
 	const chunk = 1000
 	for start := 0; start < len(users); start += chunk {
 		part := users[start:min(start+chunk, len(users))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, instanceSID)
+		var b query
+		b.add("instance_sid = ", instanceSID)
+		sep := " AND flex_user_sid IN ("
 		for _, u := range part {
-			args = append(args, u.FlexUserSID)
+			b.add(sep, u.FlexUserSID)
+			sep = ", "
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE instance_sid = ? AND flex_user_sid IN (?`+
-			strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+b.sql.String()+`)`, b.args...)
 		if err != nil {
 			return nil, err
 		}
