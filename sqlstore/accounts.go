@@ -75,15 +75,16 @@ func (s *Store) SetSecondaryToken(ctx context.Context, sid, tokenHash string) er
 // drops the old primary. An account without a secondary token is EINVALID.
 func (s *Store) PromoteSecondaryToken(ctx context.Context, sid string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var secondary sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT secondary_token_hash FROM accounts WHERE sid = $1`, sid).Scan(&secondary); err != nil {
+		err := mustAffect(tx.ExecContext(ctx, `UPDATE accounts SET primary_token_hash = secondary_token_hash,
+			secondary_token_hash = NULL WHERE sid = $1 AND secondary_token_hash IS NOT NULL`, sid))
+		if flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
 			return err
 		}
-		if !secondary.Valid {
-			return flexapi.Errorf(flexapi.EINVALID, "account %s has no secondary token to promote", sid)
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE sid = $1`, sid).Scan(&n); err != nil || n == 0 {
+			return flexapi.Errorf(flexapi.ENOTFOUND, "not found")
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE accounts SET primary_token_hash = secondary_token_hash, secondary_token_hash = NULL WHERE sid = $1`, sid)
-		return err
+		return flexapi.Errorf(flexapi.EINVALID, "account %s has no secondary token to promote", sid)
 	})
 }
 

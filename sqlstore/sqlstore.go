@@ -1,6 +1,7 @@
 // Package sqlstore keeps flexapi's state in SQL: SQLite through a pure-Go
-// driver (no cgo) for one machine. Every write is one transaction, so a change
-// is either whole or absent, also across a crash.
+// driver (no cgo) for one machine, or PostgreSQL through pgx for many
+// stateless replicas. One body of SQL serves both; every write is one
+// transaction, so a change is either whole or absent, also across a crash.
 package sqlstore
 
 import (
@@ -26,25 +27,52 @@ import (
 var migrations embed.FS
 
 // Store is the SQL store. It is safe for concurrent use, also by several
-// processes on one SQLite file (the admin commands next to a running server).
+// processes on one database (the admin commands next to a running server, or
+// replicas over one PostgreSQL).
 type Store struct {
-	write *sql.DB // one connection: writers queue here instead of failing busy
-	read  *sql.DB
-	now   func() time.Time
+	write   *sql.DB // SQLite: one connection, so writers queue instead of failing busy
+	read    *sql.DB
+	now     func() time.Time
+	dialect dialect
 }
 
+// dialect is what differs between the two databases.
+type dialect struct {
+	// param marks the parameters of built statements. The fixed ones are
+	// written $1, $2 …, which both bind by number; but SQLite takes $N (and
+	// ?N) as a name, at a cost that grows with the count, so long statements
+	// use its plain ?, bound in order.
+	param      string
+	migrations string // folder of the embedded migrations
+	// lockRow makes a read inside a transaction hold the row until commit.
+	// SQLite needs none: a write transaction holds the whole database.
+	lockRow string
+	// lockMigrations serialises replicas that start at once.
+	lockMigrations string
+}
+
+var (
+	sqliteDialect   = dialect{param: "?", migrations: "migrations/sqlite"}
+	postgresDialect = dialect{
+		param:          "$",
+		migrations:     "migrations/postgres",
+		lockRow:        " FOR UPDATE",
+		lockMigrations: "SELECT pg_advisory_xact_lock(7283902461)",
+	}
+)
+
 // Open opens the store named by dsn and brings its schema up to date.
-// dsn is a file path, "sqlite:PATH", or ":memory:" for a store that lives as
-// long as the process.
+// dsn is a file path, "sqlite:PATH", ":memory:" for a store that lives as
+// long as the process, or a postgres:// URL.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, errors.New("PostgreSQL is not supported yet: use a SQLite file, sqlite:PATH or the in-memory store (:memory:)")
+	if IsPostgres(dsn) {
+		return openPostgres(ctx, dsn)
 	}
 	file := strings.TrimPrefix(dsn, "sqlite:")
 	if file == "" {
 		return nil, errors.New("empty database path")
 	}
-	s := &Store{now: time.Now}
+	s := &Store{now: time.Now, dialect: sqliteDialect}
 	var err error
 	if file == ":memory:" {
 		// Every connection to :memory: is a database of its own, so one
@@ -123,12 +151,17 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 // migrate applies the embedded migrations that the database lacks, in one
 // write transaction, so that processes starting at once apply each only once.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	names, err := fs.Glob(migrations, s.dialect.migrations+"/*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.dialect.lockMigrations != "" {
+			if _, err := tx.ExecContext(ctx, s.dialect.lockMigrations); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
 			return err
@@ -196,8 +229,16 @@ func wrap(err error) error {
 			return &flexapi.Error{Code: flexapi.EUNAVAILABLE, Message: "store unavailable", Err: err}
 		}
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || postgresUnavailable(err) {
 		return &flexapi.Error{Code: flexapi.EUNAVAILABLE, Message: "store unavailable", Err: err}
+	}
+	if code, ok := postgresCode(err); ok {
+		switch code {
+		case "23505": // unique_violation
+			return &flexapi.Error{Code: flexapi.ECONFLICT, Message: "already exists", Err: err}
+		case "23503": // foreign_key_violation
+			return &flexapi.Error{Code: flexapi.ENOTFOUND, Message: "the resource it belongs to does not exist", Err: err}
+		}
 	}
 	return err
 }
