@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/flexapi/flexapi"
 )
@@ -43,13 +44,20 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives one line per request; nil discards.
 	Logger *slog.Logger
+	// StoreTimeout bounds the store's work for one request, so that a store
+	// that does not answer gives a 503 rather than a hung client. Zero means
+	// DefaultStoreTimeout.
+	StoreTimeout time.Duration
 	// Strict turns off flexapi's own extensions (create, list and delete of
 	// users), so that the server exposes exactly what Twilio exposes.
 	Strict bool
 }
 
-// DefaultMaxBodyBytes is far above any form of the FlexUser resource.
-const DefaultMaxBodyBytes = 64 << 10
+// Defaults of Config.
+const (
+	DefaultMaxBodyBytes = 64 << 10 // far above any form of the FlexUser resource
+	DefaultStoreTimeout = 5 * time.Second
+)
 
 type server struct {
 	store     Store
@@ -57,6 +65,7 @@ type server struct {
 	publicURL string
 	cors      corsPolicy
 	maxBody   int64
+	timeout   time.Duration
 }
 
 // NewHandler returns the HTTP handler of the whole server.
@@ -67,6 +76,10 @@ func NewHandler(store Store, cfg Config) http.Handler {
 		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		cors:      newCORSPolicy(cfg.CORSOrigins, cfg.Strict),
 		maxBody:   cfg.MaxBodyBytes,
+		timeout:   cfg.StoreTimeout,
+	}
+	if s.timeout <= 0 {
+		s.timeout = DefaultStoreTimeout
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

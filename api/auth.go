@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/flexapi/flexapi"
@@ -14,6 +15,9 @@ var dummyHash = flexapi.HashSecret(flexapi.NewSecret())
 // passes the authenticated account's SID to h.
 func (s *server) authed(h func(w http.ResponseWriter, r *http.Request, accountSID string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		accountSID, err := s.authenticate(r)
 		if err != nil {
 			s.writeError(w, r, err)

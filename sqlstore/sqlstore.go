@@ -49,6 +49,8 @@ type dialect struct {
 	lockRow string
 	// lockMigrations serialises replicas that start at once.
 	lockMigrations string
+	// arrays says that a list may be bound as one array parameter.
+	arrays bool
 }
 
 var (
@@ -58,6 +60,7 @@ var (
 		migrations:     "migrations/postgres",
 		lockRow:        " FOR UPDATE",
 		lockMigrations: "SELECT pg_advisory_xact_lock(7283902461)",
+		arrays:         true,
 	}
 )
 
@@ -96,7 +99,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.read.SetMaxOpenConns(8)
 		s.read.SetMaxIdleConns(8)
 	}
-	if err := s.migrate(ctx); err != nil {
+	// Processes that open a new file at once can find it busy while one of
+	// them switches it to WAL, which SQLite reports at once rather than
+	// after the busy timeout: try again for as long as that timeout.
+	err = s.migrate(ctx)
+	for deadline := time.Now().Add(5 * time.Second); flexapi.ErrorCode(err) == flexapi.EUNAVAILABLE && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		err = s.migrate(ctx)
+	}
+	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open %s: %w", file, err)
 	}

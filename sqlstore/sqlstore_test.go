@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flexapi/flexapi"
+	"github.com/flexapi/flexapi/internal/pgtest"
 	"github.com/flexapi/flexapi/sqlstore"
 )
 
@@ -32,11 +34,26 @@ func openFile(t *testing.T, path string) *sqlstore.Store {
 	return s
 }
 
-// seeded returns a store on a fresh file with two accounts, an instance of
-// account A and one user in it.
-func seeded(t *testing.T) (*sqlstore.Store, string) {
+// eachBackend runs test on a fresh SQLite file, and on a fresh PostgreSQL
+// schema when FLEXAPI_TEST_POSTGRES_URL is set: one body, both stores.
+func eachBackend(t *testing.T, test func(t *testing.T, dsn string)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, filepath.Join(t.TempDir(), "flexapi.db")) })
+	t.Run("postgres", func(t *testing.T) { test(t, pgtest.URL(t)) })
+}
+
+// TestMain says which tests will be skipped, since go test does not.
+func TestMain(m *testing.M) {
+	if os.Getenv(pgtest.EnvVar) == "" {
+		fmt.Println("sqlstore: " + pgtest.EnvVar + " is not set: the postgres subtests are skipped")
+	}
+	os.Exit(m.Run())
+}
+
+// seeded returns a store at dsn with two accounts, an instance of account A
+// and one user in it.
+func seeded(t *testing.T, dsn string) (*sqlstore.Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "flexapi.db")
+	path := dsn
 	s := openFile(t, path)
 	ctx := context.Background()
 	for _, sid := range []string{accountA, accountB} {
@@ -57,8 +74,10 @@ func seeded(t *testing.T) (*sqlstore.Store, string) {
 
 var keyA = flexapi.UserKey{AccountSID: accountA, InstanceSID: instance, FlexUserSID: userSID}
 
-func TestUserRoundTrip(t *testing.T) {
-	s, _ := seeded(t)
+func TestUserRoundTrip(t *testing.T) { eachBackend(t, testUserRoundTrip) }
+
+func testUserRoundTrip(t *testing.T, dsn string) {
+	s, _ := seeded(t, dsn)
 	got, err := s.User(context.Background(), keyA)
 	if err != nil {
 		t.Fatal(err)
@@ -74,8 +93,10 @@ func TestUserRoundTrip(t *testing.T) {
 	}
 }
 
-func TestRolesNullAndEmpty(t *testing.T) {
-	s, _ := seeded(t)
+func TestRolesNullAndEmpty(t *testing.T) { eachBackend(t, testRolesNullAndEmpty) }
+
+func testRolesNullAndEmpty(t *testing.T, dsn string) {
+	s, _ := seeded(t, dsn)
 	ctx := context.Background()
 	for _, roles := range [][]string{nil, {}} {
 		u := flexapi.User{AccountSID: accountA, InstanceSID: instance, FlexUserSID: flexapi.NewSID("FU"), Roles: roles}
@@ -92,8 +113,10 @@ func TestRolesNullAndEmpty(t *testing.T) {
 	}
 }
 
-func TestTenancy(t *testing.T) {
-	s, _ := seeded(t)
+func TestTenancy(t *testing.T) { eachBackend(t, testTenancy) }
+
+func testTenancy(t *testing.T, dsn string) {
+	s, _ := seeded(t, dsn)
 	ctx := context.Background()
 	for name, key := range map[string]flexapi.UserKey{
 		"other account":   {AccountSID: accountB, InstanceSID: instance, FlexUserSID: userSID},
@@ -117,8 +140,10 @@ func TestTenancy(t *testing.T) {
 	}
 }
 
-func TestUpdateUser(t *testing.T) {
-	s, _ := seeded(t)
+func TestUpdateUser(t *testing.T) { eachBackend(t, testUpdateUser) }
+
+func testUpdateUser(t *testing.T, dsn string) {
+	s, _ := seeded(t, dsn)
 	ctx := context.Background()
 	before, _ := s.User(ctx, keyA)
 	same := "a@example.com"
@@ -139,8 +164,10 @@ func TestUpdateUser(t *testing.T) {
 
 // Concurrent writers never lose an update: every change is one atomic
 // read-modify-write, so the version counts them all.
-func TestConcurrentUpdatesLoseNothing(t *testing.T) {
-	s, path := seeded(t)
+func TestConcurrentUpdatesLoseNothing(t *testing.T) { eachBackend(t, testConcurrentUpdatesLoseNothing) }
+
+func testConcurrentUpdatesLoseNothing(t *testing.T, dsn string) {
+	s, path := seeded(t, dsn)
 	other := openFile(t, path) // a second process's view of the same file
 	ctx := context.Background()
 	const writers, each = 8, 25
@@ -173,8 +200,10 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 	}
 }
 
-func TestCredentials(t *testing.T) {
-	s, _ := seeded(t)
+func TestCredentials(t *testing.T) { eachBackend(t, testCredentials) }
+
+func testCredentials(t *testing.T, dsn string) {
+	s, _ := seeded(t, dsn)
 	ctx := context.Background()
 	c, err := s.Credential(ctx, accountA)
 	if err != nil || c.AccountSID != accountA || !c.Verify("token"+accountA) || c.Verify("token"+accountB) {
@@ -208,8 +237,10 @@ func TestCredentials(t *testing.T) {
 	}
 }
 
-func TestConflictsAndMissingParents(t *testing.T) {
-	s, _ := seeded(t)
+func TestConflictsAndMissingParents(t *testing.T) { eachBackend(t, testConflictsAndMissingParents) }
+
+func testConflictsAndMissingParents(t *testing.T, dsn string) {
+	s, _ := seeded(t, dsn)
 	ctx := context.Background()
 	if err := s.CreateAccount(ctx, &flexapi.Account{SID: accountA}, "h"); flexapi.ErrorCode(err) != flexapi.ECONFLICT {
 		t.Errorf("duplicate account: %v; want ECONFLICT", err)
@@ -231,7 +262,11 @@ func TestConflictsAndMissingParents(t *testing.T) {
 }
 
 func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
-	s, path := seeded(t)
+	eachBackend(t, testReopenKeepsDataAndMigratesOnce)
+}
+
+func testReopenKeepsDataAndMigratesOnce(t *testing.T, dsn string) {
+	s, path := seeded(t, dsn)
 	ctx := context.Background()
 	email := "kept@example.com"
 	if _, err := s.UpdateUser(ctx, keyA, flexapi.UserUpdate{Email: &email}); err != nil {
@@ -269,7 +304,7 @@ func TestLockedStoreIsUnavailable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the busy timeout")
 	}
-	s, path := seeded(t)
+	s, path := seeded(t, filepath.Join(t.TempDir(), "flexapi.db"))
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
@@ -302,8 +337,10 @@ func TestOpenRejects(t *testing.T) {
 	}
 }
 
-func TestUpsertUsers(t *testing.T) {
-	s, _ := seeded(t)
+func TestUpsertUsers(t *testing.T) { eachBackend(t, testUpsertUsers) }
+
+func testUpsertUsers(t *testing.T, dsn string) {
+	s, _ := seeded(t, dsn)
 	ctx := context.Background()
 	in := flexapi.Instance{SID: instance, AccountSID: accountA}
 	name := func(v string) *string { return &v }
@@ -330,8 +367,10 @@ func TestUpsertUsers(t *testing.T) {
 	}
 }
 
-func TestUsersPaging(t *testing.T) {
-	s, _ := seeded(t)
+func TestUsersPaging(t *testing.T) { eachBackend(t, testUsersPaging) }
+
+func testUsersPaging(t *testing.T, dsn string) {
+	s, _ := seeded(t, dsn)
 	ctx := context.Background()
 	var all []string
 	for i := 2; i <= 11; i++ {
@@ -370,8 +409,10 @@ func TestUsersPaging(t *testing.T) {
 	}
 }
 
-func TestDeletes(t *testing.T) {
-	s, _ := seeded(t)
+func TestDeletes(t *testing.T) { eachBackend(t, testDeletes) }
+
+func testDeletes(t *testing.T, dsn string) {
+	s, _ := seeded(t, dsn)
 	ctx := context.Background()
 	if err := s.DeleteUser(ctx, keyA, flexapi.IfMatch{5}); flexapi.ErrorCode(err) != flexapi.EPRECONDITION {
 		t.Errorf("DeleteUser with a stale If-Match: %v; want EPRECONDITION", err)
@@ -406,5 +447,35 @@ func TestDeletes(t *testing.T) {
 	}
 	if accts, _ := s.Accounts(ctx); len(accts) != 0 {
 		t.Errorf("%d accounts after DeleteEverything", len(accts))
+	}
+}
+
+// Replicas that start at once apply each migration once.
+func TestConcurrentOpenMigratesOnce(t *testing.T) { eachBackend(t, testConcurrentOpenMigratesOnce) }
+
+func testConcurrentOpenMigratesOnce(t *testing.T, dsn string) {
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := sqlstore.Open(context.Background(), dsn)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	s := openFile(t, dsn)
+	if v, err := s.SchemaVersion(context.Background()); err != nil || v != 1 {
+		t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
 	}
 }

@@ -350,10 +350,20 @@ func (s *Store) existingUsers(ctx context.Context, tx *sql.Tx, instanceSID strin
 		part := users[start:min(start+chunk, len(users))]
 		b := s.query()
 		b.add("instance_sid = ", instanceSID)
-		sep := " AND flex_user_sid IN ("
-		for _, u := range part {
-			b.add(sep, u.FlexUserSID)
-			sep = ", "
+		if s.dialect.arrays {
+			// One array parameter keeps PostgreSQL's cached plan an index
+			// scan; a thousand separate ones make it a table scan.
+			sids := make([]string, len(part))
+			for i, u := range part {
+				sids[i] = u.FlexUserSID
+			}
+			b.add(" AND flex_user_sid = ANY(", sids)
+		} else {
+			sep := " AND flex_user_sid IN ("
+			for _, u := range part {
+				b.add(sep, u.FlexUserSID)
+				sep = ", "
+			}
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+b.sql.String()+`)`+s.dialect.lockRow, b.args...)
 		if err != nil {

@@ -211,7 +211,7 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: schema up to date (version %d)\n", *a.db, version)
+	fmt.Fprintf(e.stdout, "%s: schema up to date (version %d)\n", sqlstore.Redact(*a.db), version)
 	return nil
 }
 

@@ -62,5 +62,5 @@ func envName(flagName string) string {
 }
 
 func dbFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", "flexapi.db", "store: a SQLite file, sqlite:PATH, or :memory:")
+	return fs.String("db", "flexapi.db", "store: a SQLite file, sqlite:PATH, :memory:, or a postgres:// URL")
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/flexapi/flexapi"
+	"github.com/flexapi/flexapi/internal/pgtest"
 	"github.com/flexapi/flexapi/sqlstore"
 )
 
@@ -190,11 +191,20 @@ func generateUsers(t testing.TB, n int) string {
 // BenchmarkImport measures `flexapi import` of 100,000 generated users into a
 // fresh embedded store, then the same file again (which must change nothing).
 func BenchmarkImport(b *testing.B) {
+	benchmarkImport(b, func() string { return filepath.Join(b.TempDir(), "flexapi.db") })
+}
+
+// BenchmarkImportPostgres is the same into a fresh PostgreSQL schema.
+func BenchmarkImportPostgres(b *testing.B) {
+	benchmarkImport(b, func() string { return pgtest.URL(b) })
+}
+
+func benchmarkImport(b *testing.B, newDB func() string) {
 	const n = 100_000
 	path := generateUsers(b, n)
 	for b.Loop() {
 		b.StopTimer()
-		db := filepath.Join(b.TempDir(), "flexapi.db")
+		db := newDB()
 		acct := flexapi.NewSID("AC")
 		inst := flexapi.NewSID("GO")
 		mustCLI(&testing.T{}, nil, "accounts", "create", "--db", db, "--sid", acct)

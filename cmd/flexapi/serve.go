@@ -37,6 +37,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	corsOrigins := fs.String("cors-origins", "*", "comma-separated origins that browsers may call from, or *")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	maxBody := fs.Int64("max-body-bytes", api.DefaultMaxBodyBytes, "largest accepted request body")
+	storeTimeout := fs.Duration("store-timeout", api.DefaultStoreTimeout, "longest a request may wait on the store before it gets 503")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	if err := parse(fs, e, args); err != nil {
 		return err
@@ -86,6 +87,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			MaxBodyBytes: *maxBody,
 			Logger:       logger,
 			Strict:       *strict,
+			StoreTimeout: *storeTimeout,
 		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
@@ -95,8 +97,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	fmt.Fprintf(e.stdout, "flexapi listening on http://%s (store %s)\n", ln.Addr(), *db)
-	logger.Info("listening", "addr", ln.Addr().String(), "db", *db)
+	fmt.Fprintf(e.stdout, "flexapi listening on http://%s (store %s)\n", ln.Addr(), sqlstore.Redact(*db))
+	logger.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.Redact(*db))
 	if *demo {
 		printDemo(e.stdout, ln.Addr(), demoToken)
 	}
