@@ -130,3 +130,25 @@ func pgctl(t *testing.T, version, action string) {
 		t.Errorf("pg_ctlcluster %s: %v %s", action, err, out)
 	}
 }
+
+// A password in the PostgreSQL URL reaches neither the output nor the log.
+func TestPostgresPasswordNeverShown(t *testing.T) {
+	dsn := pgtest.URL(t) // trust authentication: any password is accepted
+	withPassword := strings.Replace(dsn, "postgres://postgres@", "postgres://postgres:Sup3rSecretPassw0rd@", 1)
+	if withPassword == dsn {
+		t.Skip("the test URL has no user to add a password to")
+	}
+	srv := startServe(t, nil, "--db", withPassword, "--log-format", "json")
+	out := mustCLI(t, nil, "migrate", "--db", withPassword)
+	_, err := cli(t, nil, "users", "list", "--db", withPassword, "--instance", "GO"+strings.Repeat("0", 32))
+	srv.stop()
+	for name, text := range map[string]string{"serve output": srv.stdout.String(), "serve log": srv.stderr.String(),
+		"migrate output": out, "error": fmt.Sprint(err)} {
+		if strings.Contains(text, "Sup3rSecretPassw0rd") {
+			t.Errorf("the password is in the %s: %s", name, text)
+		}
+	}
+	if !strings.Contains(srv.stdout.String(), "xxxxx") {
+		t.Errorf("the store is not named, redacted, in the output: %s", srv.stdout.String())
+	}
+}
