@@ -1,0 +1,510 @@
+// Command bench measures flexapi against a bare net/http server in one run,
+// with the same load generator (wrk), settings and credentials, and prints
+// the ratios. The machine is shared and noisy: read the ratios, not the
+// absolute figures.
+//
+//	go run ./bench [-sizes 1000,100000,1000000] [-duration 5s] [-connections 64]
+//	               [-postgres postgres://…]
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/flexapi/flexapi"
+	"github.com/flexapi/flexapi/sqlstore"
+)
+
+const (
+	account  = "AC0000000000000000000000000000be01"
+	instance = "GO0000000000000000000000000000be01"
+	token    = "0123456789abcdef0123456789abcdef"
+)
+
+type config struct {
+	sizes       []int
+	duration    time.Duration
+	connections int
+	postgres    string
+	work        string // scratch folder
+	flexapi     string // the built binary
+}
+
+func main() {
+	if len(os.Args) == 5 && os.Args[1] == "baseline" {
+		serveBaseline(os.Args[2], os.Args[3], os.Args[4])
+		return
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var c config
+	sizes := flag.String("sizes", "1000,100000,1000000", "numbers of users to measure with")
+	flag.DurationVar(&c.duration, "duration", 5*time.Second, "length of each load run")
+	flag.IntVar(&c.connections, "connections", 64, "concurrent connections of the load generator")
+	flag.StringVar(&c.postgres, "postgres", "", "also measure over this PostgreSQL database (a schema of its own is made and dropped)")
+	flag.Parse()
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-sizes: %q is not a positive number", s)
+		}
+		c.sizes = append(c.sizes, n)
+	}
+	if err := ensureWrk(); err != nil {
+		return err
+	}
+	var err error
+	if c.work, err = os.MkdirTemp("", "flexapi-bench-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(c.work)
+	c.flexapi = filepath.Join(c.work, "flexapi")
+	fmt.Println("building flexapi …")
+	if out, err := exec.Command("go", "build", "-o", c.flexapi, "./cmd/flexapi").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s (run bench from the repository's root)", err, out)
+	}
+
+	var rows []result
+	var starts []startRow
+	base, err := measureBaseline(c)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, base)
+	for _, n := range c.sizes {
+		r, s, err := measureEmbedded(c, n, n == mainSize(c.sizes))
+		if err != nil {
+			return err
+		}
+		rows, starts = append(rows, r...), append(starts, s)
+	}
+	if c.postgres != "" {
+		r, err := measurePostgres(c, mainSize(c.sizes))
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r...)
+	}
+	again, err := measureBaseline(c)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, again)
+	printReport(c, rows, starts, (base.rps+again.rps)/2)
+	return nil
+}
+
+// mainSize is the size at which every scenario runs: 100,000 when asked for.
+func mainSize(sizes []int) int {
+	if slices.Contains(sizes, 100_000) {
+		return 100_000
+	}
+	return sizes[len(sizes)/2]
+}
+
+func ensureWrk() error {
+	if _, err := exec.LookPath("wrk"); err == nil {
+		return nil
+	}
+	fmt.Println("wrk is missing: installing it with apt-get …")
+	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "wrk"}} {
+		if out, err := exec.Command("apt-get", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("apt-get %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// result is one load run.
+type result struct {
+	store, scenario string
+	users           int
+	rps             float64
+	p50, p99        time.Duration
+	errors          int
+	ratio           float64 // to the baseline, or for updates to the raw store
+	ratioTo         string
+}
+
+type startRow struct {
+	users      int
+	importRate float64
+	startup    time.Duration
+	rssMiB     float64
+}
+
+// wrkRun drives url with the scenario for the configured time.
+func wrkRun(c config, url, mode string, users int) (result, error) {
+	script := filepath.Join(c.work, "bench.lua")
+	if err := os.WriteFile(script, []byte(wrkScript), 0o600); err != nil {
+		return result{}, err
+	}
+	cmd := exec.Command("wrk", "-t2", "-c"+strconv.Itoa(c.connections), "-d"+c.duration.String(), "--latency", "-s", script, url)
+	cmd.Env = append(os.Environ(), "BENCH_USERS="+strconv.Itoa(users), "BENCH_INSTANCE="+instance, "BENCH_MODE="+mode,
+		"BENCH_AUTH="+base64.StdEncoding.EncodeToString([]byte(account+":"+token)))
+	out, err := cmd.Output()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	var line string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "{") {
+			line = l
+		}
+	}
+	var w struct {
+		Requests     int     `json:"requests"`
+		Seconds      float64 `json:"seconds"`
+		P50, P99     int64   `json:"-"`
+		P50us        int64   `json:"p50_us"`
+		P99us        int64   `json:"p99_us"`
+		SocketErrors int     `json:"socket_errors"`
+		StatusErrors int     `json:"status_errors"`
+	}
+	if err := json.Unmarshal([]byte(line), &w); err != nil {
+		return result{}, fmt.Errorf("wrk printed no figures: %s", out)
+	}
+	errs := w.SocketErrors
+	if mode != "miss" { // a miss is a 404 by design
+		errs += w.StatusErrors
+	}
+	return result{scenario: mode, users: users, rps: float64(w.Requests) / w.Seconds,
+		p50: time.Duration(w.P50us) * time.Microsecond, p99: time.Duration(w.P99us) * time.Microsecond, errors: errs}, nil
+}
+
+// process is a server that bench started and will stop.
+type process struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+func (p *process) stop() {
+	p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func (p *process) url() string { return "http://" + p.addr }
+
+// rssMiB is the resident memory of the process now.
+func (p *process) rssMiB() float64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func measureBaseline(c config) (result, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return result{}, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	size := len(sampleRepresentation())
+	cmd := exec.Command(self, "baseline", addr, base64.StdEncoding.EncodeToString([]byte(account+":"+token)), strconv.Itoa(size))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return result{}, err
+	}
+	p := &process{cmd: cmd, addr: addr}
+	defer p.stop()
+	if _, err := waitReady(p.url() + "/"); err != nil {
+		return result{}, err
+	}
+	r, err := wrkRun(c, p.url(), "fetch", 1000)
+	r.store, r.scenario = "baseline", "net/http constant"
+	return r, err
+}
+
+func serveBaseline(addr, auth, size string) {
+	n, _ := strconv.Atoi(size)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "baseline:", err)
+		os.Exit(1)
+	}
+	fmt.Fprintln(os.Stderr, runBaseline(ln, auth, n))
+}
+
+// sampleRepresentation is a generated user's body, for the baseline's size.
+func sampleRepresentation() string {
+	return fmt.Sprintf(`{"account_sid":"%s","instance_sid":"%s","user_sid":"US%032x","flex_user_sid":"FU%032x","worker_sid":"WK%032x","workspace_sid":null,"flex_team_sid":null,"username":"agent12345","email":"agent12345@example.com","locale":"en-US","roles":["agent"],"created_date":"2026-11-27T06:00:00Z","updated_date":"2026-11-27T06:00:00Z","version":0,"url":"http://127.0.0.1:40000/v2/Instances/%s/Users/FU%032x"}`,
+		account, instance, 12345, 12345, 12345, instance, 12345)
+}
+
+// prepare makes a store at db holding n generated users, through the
+// flexapi command, and returns the import rate.
+func prepare(c config, db string, n int) (float64, error) {
+	for _, args := range [][]string{
+		{"accounts", "create", "--db", db, "--sid", account, "--auth-token", token},
+		{"instances", "create", "--db", db, "--account", account, "--sid", instance},
+	} {
+		if out, err := exec.Command(c.flexapi, args...).CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("flexapi %s: %v\n%s", args[0], err, out)
+		}
+	}
+	file := filepath.Join(c.work, fmt.Sprintf("users-%d.jsonl", n))
+	if err := generate(file, n); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if out, err := exec.Command(c.flexapi, "import", "--db", db, "--instance", instance, file).CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("flexapi import: %v\n%s", err, out)
+	}
+	rate := float64(n) / time.Since(start).Seconds()
+	return rate, os.Remove(file)
+}
+
+func generate(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	for i := range n {
+		fmt.Fprintf(w, `{"flex_user_sid":"FU%032x","user_sid":"US%032x","worker_sid":"WK%032x","username":"agent%d","email":"agent%d@example.com","locale":"en-US","roles":["agent"]}`+"\n", i, i, i, i, i)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// startServe starts `flexapi serve` on db and returns it once /readyz says
+// ready, with the time that took.
+func startServe(c config, db string) (*process, time.Duration, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, 0, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(c.flexapi, "serve", "--db", db, "--addr", addr, "--log-format", "json")
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard // the log is written, as in production, and dropped
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, 0, err
+	}
+	p := &process{cmd: cmd, addr: addr}
+	if _, err := waitReady(p.url() + "/readyz"); err != nil {
+		p.stop()
+		return nil, 0, err
+	}
+	return p, time.Since(start), nil
+}
+
+func waitReady(url string) (time.Duration, error) {
+	start := time.Now()
+	client := &http.Client{Timeout: time.Second}
+	for time.Since(start) < 30*time.Second {
+		if res, err := client.Get(url); err == nil {
+			res.Body.Close()
+			if res.StatusCode < 500 {
+				return time.Since(start), nil
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return 0, errors.New(url + " did not answer within 30 s")
+}
+
+func measureEmbedded(c config, n int, everyScenario bool) ([]result, startRow, error) {
+	db := filepath.Join(c.work, fmt.Sprintf("flexapi-%d.db", n))
+	fmt.Printf("embedded store, %d users: importing …\n", n)
+	rate, err := prepare(c, db, n)
+	if err != nil {
+		return nil, startRow{}, err
+	}
+	var startups []time.Duration
+	for range 3 {
+		p, d, err := startServe(c, db)
+		if err != nil {
+			return nil, startRow{}, err
+		}
+		p.stop()
+		startups = append(startups, d)
+	}
+	slices.Sort(startups)
+	p, _, err := startServe(c, db)
+	if err != nil {
+		return nil, startRow{}, err
+	}
+	scenarios := []string{"fetch"}
+	if everyScenario {
+		scenarios = []string{"fetch", "miss", "update", "mixed"}
+	}
+	var rows []result
+	for _, s := range scenarios {
+		fmt.Printf("embedded store, %d users: %s …\n", n, s)
+		r, err := wrkRun(c, p.url(), s, n)
+		if err != nil {
+			p.stop()
+			return nil, startRow{}, err
+		}
+		r.store = "embedded"
+		rows = append(rows, r)
+	}
+	rss := p.rssMiB()
+	p.stop()
+	if everyScenario {
+		raw, err := rawUpdateRate(c, db, n)
+		if err != nil {
+			return nil, startRow{}, err
+		}
+		rows = append(rows, raw)
+	}
+	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+		os.Remove(f)
+	}
+	return rows, startRow{users: n, importRate: rate, startup: startups[1], rssMiB: rss}, nil
+}
+
+// rawUpdateRate is the store's own update rate, with as many concurrent
+// writers as the load generator has connections: the ceiling for updates
+// through HTTP.
+func rawUpdateRate(c config, db string, n int) (result, error) {
+	fmt.Printf("%s store, %d users: raw store updates …\n", storeName(db), n)
+	store, err := sqlstore.Open(context.Background(), db)
+	if err != nil {
+		return result{}, err
+	}
+	defer store.Close()
+	var done atomic.Int64
+	var failed atomic.Int64
+	deadline := time.Now().Add(c.duration)
+	var wg sync.WaitGroup
+	for w := range c.connections {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				k := rand.IntN(n)
+				email := fmt.Sprintf("raw%d-%d-%d@example.com", w, i, k)
+				key := flexapi.UserKey{AccountSID: account, InstanceSID: instance, FlexUserSID: fmt.Sprintf("FU%032x", k)}
+				if _, err := store.UpdateUser(context.Background(), key, flexapi.UserUpdate{Email: &email}); err != nil {
+					failed.Add(1)
+					continue
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	start := time.Now()
+	wg.Wait()
+	return result{store: storeName(db), scenario: "raw store update", users: n,
+		rps: float64(done.Load()) / time.Since(start).Seconds(), errors: int(failed.Load())}, nil
+}
+
+func storeName(db string) string {
+	if sqlstore.IsPostgres(db) {
+		return "postgres"
+	}
+	return "embedded"
+}
+
+func measurePostgres(c config, n int) ([]result, error) {
+	dsn, drop, err := postgresSchema(c.postgres)
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
+	fmt.Printf("postgres, %d users: importing …\n", n)
+	if _, err := prepare(c, dsn, n); err != nil {
+		return nil, err
+	}
+	p, _, err := startServe(c, dsn)
+	if err != nil {
+		return nil, err
+	}
+	var rows []result
+	for _, s := range []string{"fetch", "update"} {
+		fmt.Printf("postgres, %d users: %s …\n", n, s)
+		r, err := wrkRun(c, p.url(), s, n)
+		if err != nil {
+			p.stop()
+			return nil, err
+		}
+		r.store = "postgres"
+		rows = append(rows, r)
+	}
+	p.stop()
+	raw, err := rawUpdateRate(c, dsn, n)
+	return append(rows, raw), err
+}
+
+func printReport(c config, rows []result, starts []startRow, baseline float64) {
+	raw := map[string]float64{}
+	for _, r := range rows {
+		if r.scenario == "raw store update" {
+			raw[r.store] = r.rps
+		}
+	}
+	fmt.Printf("\nflexapi bench, %s, wrk -t2 -c%d -d%s, %d cores\n\n", time.Now().UTC().Format("2006-01-02"), c.connections, c.duration, numCPU())
+	t := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(t, "store\tusers\tscenario\treq/s\tp50\tp99\terrors\tratio\t")
+	for _, r := range rows {
+		ratio := "-"
+		switch {
+		case r.store == "baseline":
+		case r.scenario == "update" && raw[r.store] > 0:
+			ratio = fmt.Sprintf("%.2f× raw store", r.rps/raw[r.store])
+		case r.scenario != "raw store update" && r.scenario != "update":
+			ratio = fmt.Sprintf("%.2f× baseline", r.rps/baseline)
+		}
+		p50, p99 := "-", "-"
+		if r.p50 > 0 {
+			p50, p99 = r.p50.String(), r.p99.String()
+		}
+		fmt.Fprintf(t, "%s\t%d\t%s\t%.0f\t%s\t%s\t%d\t%s\t\n", r.store, r.users, r.scenario, r.rps, p50, p99, r.errors, ratio)
+	}
+	t.Flush()
+	fmt.Println()
+	t = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(t, "users\timport users/s\tstart-up to ready (median of 3)\tresident memory after load\t")
+	for _, s := range starts {
+		fmt.Fprintf(t, "%d\t%.0f\t%s\t%.1f MiB\t\n", s.users, s.importRate, s.startup.Round(100*time.Microsecond), s.rssMiB)
+	}
+	t.Flush()
+}
