@@ -48,6 +48,11 @@ type Config struct {
 	// that does not answer gives a 503 rather than a hung client. Zero means
 	// DefaultStoreTimeout.
 	StoreTimeout time.Duration
+	// CredentialTTL is how long a verified Authorization header is trusted
+	// without asking the store again: the longest a rotated token, revoked
+	// key or suspended account may still work. Zero means
+	// DefaultCredentialTTL; negative turns the cache off.
+	CredentialTTL time.Duration
 	// Strict turns off flexapi's own extensions (create, list and delete of
 	// users), so that the server exposes exactly what Twilio exposes.
 	Strict bool
@@ -55,8 +60,9 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultMaxBodyBytes = 64 << 10 // far above any form of the FlexUser resource
-	DefaultStoreTimeout = 5 * time.Second
+	DefaultMaxBodyBytes  = 64 << 10 // far above any form of the FlexUser resource
+	DefaultStoreTimeout  = 5 * time.Second
+	DefaultCredentialTTL = time.Second
 )
 
 type server struct {
@@ -66,6 +72,7 @@ type server struct {
 	cors      corsPolicy
 	maxBody   int64
 	timeout   time.Duration
+	creds     credentialCache
 }
 
 // NewHandler returns the HTTP handler of the whole server.
@@ -80,6 +87,10 @@ func NewHandler(store Store, cfg Config) http.Handler {
 	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultStoreTimeout
+	}
+	s.creds.ttl = cfg.CredentialTTL
+	if s.creds.ttl == 0 {
+		s.creds.ttl = DefaultCredentialTTL
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/flexapi/flexapi"
 )
@@ -10,6 +12,47 @@ import (
 // dummyHash is compared against when the username is unknown, so that an
 // unknown SID costs as much time as a wrong token.
 var dummyHash = flexapi.HashSecret(flexapi.NewSecret())
+
+// credentialCache remembers for a short time the Authorization headers that
+// verified, so that a client's requests after its first cost neither a store
+// lookup nor a hash. Only successes are kept, so a wrong secret always meets
+// the store; a rotated token, a revoked key or a suspended account takes
+// effect within the TTL, on every replica.
+type credentialCache struct {
+	ttl time.Duration
+	mu  sync.RWMutex
+	m   map[string]cachedCredential
+}
+
+type cachedCredential struct {
+	accountSID string
+	expires    time.Time
+}
+
+// maxCachedCredentials bounds the cache; past it the cache starts afresh.
+const maxCachedCredentials = 10_000
+
+func (c *credentialCache) get(header string, now time.Time) (string, bool) {
+	if c.ttl <= 0 {
+		return "", false
+	}
+	c.mu.RLock()
+	e, ok := c.m[header]
+	c.mu.RUnlock()
+	return e.accountSID, ok && now.Before(e.expires)
+}
+
+func (c *credentialCache) put(header, accountSID string, now time.Time) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedCredentials {
+		c.m = make(map[string]cachedCredential)
+	}
+	c.m[header] = cachedCredential{accountSID: accountSID, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+}
 
 // authed checks HTTP Basic credentials before anything else is looked at, and
 // passes the authenticated account's SID to h.
@@ -29,6 +72,18 @@ func (s *server) authed(h func(w http.ResponseWriter, r *http.Request, accountSI
 }
 
 func (s *server) authenticate(r *http.Request) (string, error) {
+	header, now := r.Header.Get("Authorization"), time.Now()
+	if account, ok := s.creds.get(header, now); ok {
+		return account, nil
+	}
+	account, err := s.verify(r)
+	if err == nil {
+		s.creds.put(header, account, now)
+	}
+	return account, err
+}
+
+func (s *server) verify(r *http.Request) (string, error) {
 	username, secret, ok := r.BasicAuth()
 	if !ok {
 		return "", flexapi.Errorf(flexapi.EUNAUTHORIZED, "Authentication Error - No credentials provided")

@@ -66,6 +66,9 @@ func (h *harness) start(cfg api.Config) *harness {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(h.logs, nil))
 	}
+	if cfg.CredentialTTL == 0 {
+		cfg.CredentialTTL = -1 // tests change credentials and expect it at once
+	}
 	if h.srv != nil {
 		h.srv.Close()
 	}

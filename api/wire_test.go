@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flexapi/flexapi"
 	"github.com/flexapi/flexapi/api"
@@ -381,5 +382,32 @@ func TestOperations(t *testing.T) {
 	checkTwilioError(t, h.do(request{method: "GET", path: "/readyz"}), 503, 20503, "Service unavailable")
 	if res := h.do(request{method: "GET", path: "/healthz"}); res.status != 200 {
 		t.Errorf("/healthz %d with the store gone; want 200 (the process lives)", res.status)
+	}
+}
+
+// A verified credential is trusted for the TTL, and no longer: a suspension
+// takes effect within it. Failures are never cached.
+func TestCredentialCache(t *testing.T) {
+	const ttl = 300 * time.Millisecond
+	h := newHarness(t, api.Config{CredentialTTL: ttl})
+	ctx := context.Background()
+	if res := h.do(request{method: "GET", path: pathA, auth: credA}); res.status != 200 {
+		t.Fatalf("first fetch: %d", res.status)
+	}
+	if err := h.store.SetAccountStatus(ctx, accountA, flexapi.AccountSuspended); err != nil {
+		t.Fatal(err)
+	}
+	suspended := time.Now()
+	res := h.do(request{method: "GET", path: pathA, auth: credA})
+	if time.Since(suspended) < ttl && res.status != 200 {
+		t.Errorf("within the TTL: %d; want the cached 200", res.status)
+	}
+	time.Sleep(ttl - time.Since(suspended) + 50*time.Millisecond)
+	checkTwilioError(t, h.do(request{method: "GET", path: pathA, auth: credA}), 401, 20003, "")
+
+	h.store.SetAccountStatus(ctx, accountA, flexapi.AccountActive)
+	checkTwilioError(t, h.do(request{method: "GET", path: pathA, auth: [2]string{accountA, tokenB}}), 401, 20003, "")
+	if res := h.do(request{method: "GET", path: pathA, auth: credA}); res.status != 200 {
+		t.Errorf("after activation: %d", res.status)
 	}
 }

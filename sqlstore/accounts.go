@@ -16,8 +16,7 @@ func (s *Store) Credential(ctx context.Context, sid string) (flexapi.Credential,
 	case len(sid) > 2 && sid[:2] == flexapi.AccountPrefix:
 		var primary string
 		var secondary sql.NullString
-		err := s.read.QueryRowContext(ctx, `SELECT sid, status, primary_token_hash, secondary_token_hash
-			FROM accounts WHERE sid = $1`, sid).Scan(&c.AccountSID, &status, &primary, &secondary)
+		err := s.hot.account.QueryRowContext(ctx, sid).Scan(&c.AccountSID, &status, &primary, &secondary)
 		if err != nil {
 			return c, wrap(err)
 		}
@@ -27,8 +26,7 @@ func (s *Store) Credential(ctx context.Context, sid string) (flexapi.Credential,
 		}
 	case len(sid) > 2 && sid[:2] == flexapi.KeyPrefix:
 		var hash string
-		err := s.read.QueryRowContext(ctx, `SELECT k.account_sid, a.status, k.secret_hash
-			FROM api_keys k JOIN accounts a ON a.sid = k.account_sid WHERE k.sid = $1`, sid).Scan(&c.AccountSID, &status, &hash)
+		err := s.hot.key.QueryRowContext(ctx, sid).Scan(&c.AccountSID, &status, &hash)
 		if err != nil {
 			return c, wrap(err)
 		}

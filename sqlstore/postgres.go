@@ -76,8 +76,12 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	db.SetMaxIdleConns(pool)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{write: db, read: db, now: time.Now, dialect: postgresDialect}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
+	err = s.migrate(ctx)
+	if err == nil {
+		err = s.prepareHot(ctx)
+	}
+	if err != nil {
+		s.Close()
 		return nil, fmt.Errorf("open %s: %w", Redact(dsn), err)
 	}
 	return s, nil

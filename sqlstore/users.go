@@ -82,18 +82,15 @@ func (s *Store) CreateUser(ctx context.Context, u *flexapi.User) error {
 // User returns the user named by key, or ENOTFOUND when it does not exist for
 // key's account.
 func (s *Store) User(ctx context.Context, key flexapi.UserKey) (flexapi.User, error) {
-	return s.user(ctx, s.read, key, "")
+	u, err := scanUser(s.hot.user.QueryRowContext(ctx, key.InstanceSID, key.FlexUserSID, key.AccountSID))
+	return u, wrap(err)
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// user reads one user; lock is "" or the dialect's lockRow, which holds the
-// row for the rest of the transaction.
-func (s *Store) user(ctx context.Context, q querier, key flexapi.UserKey, lock string) (flexapi.User, error) {
-	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users
-		WHERE instance_sid = $1 AND flex_user_sid = $2 AND account_sid = $3`+lock,
+// lockedUser reads one user inside a write transaction and holds its row
+// until the transaction ends.
+func (s *Store) lockedUser(ctx context.Context, tx *sql.Tx, key flexapi.UserKey) (flexapi.User, error) {
+	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users
+		WHERE instance_sid = $1 AND flex_user_sid = $2 AND account_sid = $3`+s.dialect.lockRow,
 		key.InstanceSID, key.FlexUserSID, key.AccountSID))
 	return u, wrap(err)
 }
@@ -105,7 +102,7 @@ func (s *Store) UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi
 	var u flexapi.User
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if u, err = s.user(ctx, tx, key, s.dialect.lockRow); err != nil {
+		if u, err = s.lockedUser(ctx, tx, key); err != nil {
 			return err
 		}
 		if !upd.IfMatch.Allows(u.Version) {
@@ -127,7 +124,7 @@ func (s *Store) UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi
 // DeleteUser removes a user, if ifMatch allows its version.
 func (s *Store) DeleteUser(ctx context.Context, key flexapi.UserKey, ifMatch flexapi.IfMatch) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		u, err := s.user(ctx, tx, key, s.dialect.lockRow)
+		u, err := s.lockedUser(ctx, tx, key)
 		if err != nil {
 			return err
 		}

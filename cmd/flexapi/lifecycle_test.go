@@ -203,7 +203,7 @@ func errorAs(err error, target **client.TwilioRestError) bool {
 
 func TestAccountAndKeyLifecycle(t *testing.T) {
 	f := newFixture(t)
-	srv := startServe(t, nil, "--db", f.db)
+	srv := startServe(t, nil, "--db", f.db, "--credential-cache=-1s") // every change at once
 	user := decode(t, mustCLI(t, nil, "users", "create", "--db", f.db, "--instance", f.instance, "--json"))
 	sid := user["flex_user_sid"].(string)
 	works := func(username, password string) bool {

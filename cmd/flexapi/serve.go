@@ -38,6 +38,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	maxBody := fs.Int64("max-body-bytes", api.DefaultMaxBodyBytes, "largest accepted request body")
 	storeTimeout := fs.Duration("store-timeout", api.DefaultStoreTimeout, "longest a request may wait on the store before it gets 503")
+	credentialTTL := fs.Duration("credential-cache", api.DefaultCredentialTTL, "how long a verified credential is trusted without the store (the longest a revoked one may still work); negative turns it off")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	if err := parse(fs, e, args); err != nil {
 		return err
@@ -82,12 +83,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := &http.Server{
 		Handler: api.NewHandler(store, api.Config{
-			PublicURL:    *publicURL,
-			CORSOrigins:  splitList(*corsOrigins),
-			MaxBodyBytes: *maxBody,
-			Logger:       logger,
-			Strict:       *strict,
-			StoreTimeout: *storeTimeout,
+			PublicURL:     *publicURL,
+			CORSOrigins:   splitList(*corsOrigins),
+			MaxBodyBytes:  *maxBody,
+			Logger:        logger,
+			Strict:        *strict,
+			StoreTimeout:  *storeTimeout,
+			CredentialTTL: *credentialTTL,
 		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
