@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -39,6 +40,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	maxBody := fs.Int64("max-body-bytes", api.DefaultMaxBodyBytes, "largest accepted request body")
 	storeTimeout := fs.Duration("store-timeout", api.DefaultStoreTimeout, "longest a request may wait on the store before it gets 503")
 	credentialTTL := fs.Duration("credential-cache", api.DefaultCredentialTTL, "how long a verified credential is trusted without the store (the longest a revoked one may still work); negative turns it off")
+	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	if err := parse(fs, e, args); err != nil {
 		return err
@@ -103,6 +105,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logger.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.Redact(*db))
 	if *demo {
 		printDemo(e.stdout, ln.Addr(), demoToken)
+	}
+
+	if *pprofAddr != "" {
+		stopProfiler, err := startProfiler(*pprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopProfiler()
 	}
 
 	served := make(chan error, 1)
@@ -192,4 +202,21 @@ func checkToken(name, token string) error {
 		return usageError{fmt.Errorf("%s must be 8 to 128 letters and digits: the official clients accept nothing else", name)}
 	}
 	return nil
+}
+
+// startProfiler serves net/http/pprof on its own listener, never on the API's.
+func startProfiler(addr string, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout}
+	go srv.Serve(ln)
+	logger.Info("profiler listening", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }
