@@ -145,8 +145,6 @@ type result struct {
 	rps             float64
 	p50, p99        time.Duration
 	errors          int
-	ratio           float64 // to the baseline, or for updates to the raw store
-	ratioTo         string
 }
 
 type startRow struct {
@@ -178,7 +176,6 @@ func wrkRun(c config, url, mode string, users int) (result, error) {
 	var w struct {
 		Requests     int     `json:"requests"`
 		Seconds      float64 `json:"seconds"`
-		P50, P99     int64   `json:"-"`
 		P50us        int64   `json:"p50_us"`
 		P99us        int64   `json:"p99_us"`
 		SocketErrors int     `json:"socket_errors"`
