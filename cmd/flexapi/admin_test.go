@@ -138,6 +138,7 @@ func TestExitCodes(t *testing.T) {
 		code int
 	}{
 		{[]string{"version"}, 0},
+		{[]string{"serve", "-h"}, 0},
 		{[]string{"serve", "--bogus"}, 2},
 		{[]string{"users", "list", "--db", filepath.Join(t.TempDir(), "x.db"), "--instance", "GO" + strings.Repeat("0", 32)}, 1},
 	} {

@@ -30,7 +30,7 @@ func parse(fs *flag.FlagSet, e *env, args []string) error {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return usageError{errors.New("help requested")}
+				return err // the flags were printed: nothing more to say
 			}
 			return usageError{err}
 		}

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,7 +21,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "flexapi:", err)
 		var usage usageError
 		if errors.As(err, &usage) {
@@ -53,7 +54,9 @@ Usage:
   flexapi version                        print the version
 
 Every command takes --db (env FLEXAPI_DB): a SQLite file (default flexapi.db),
-sqlite:PATH, or :memory:. Run "flexapi COMMAND -h" for a command's flags.
+sqlite:PATH, :memory:, or a postgres:// URL. Every flag also reads
+FLEXAPI_<NAME> from the environment. "flexapi COMMAND -h" lists a command's
+flags with their defaults.
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -110,7 +113,12 @@ func runSub(ctx context.Context, e *env, name string, args []string, verbs []ver
 		}
 		names = append(names, v.name)
 	}
-	return usageError{fmt.Errorf("usage: flexapi %s %s [flags]", name, strings.Join(names, "|"))}
+	line := fmt.Sprintf("usage: flexapi %s %s [flags]", name, strings.Join(names, "|"))
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintln(e.stdout, line)
+		return nil
+	}
+	return usageError{errors.New(line)}
 }
 
 func versionString() string {
