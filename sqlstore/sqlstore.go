@@ -66,8 +66,7 @@ type dialect struct {
 	// written $1, $2 …, which both bind by number; but SQLite takes $N (and
 	// ?N) as a name, at a cost that grows with the count, so long statements
 	// use its plain ?, bound in order.
-	param      string
-	migrations string // folder of the embedded migrations
+	param string
 	// lockRow makes a read inside a transaction hold the row until commit.
 	// SQLite needs none: a write transaction holds the whole database.
 	lockRow string
@@ -78,10 +77,9 @@ type dialect struct {
 }
 
 var (
-	sqliteDialect   = dialect{param: "?", migrations: "migrations/sqlite"}
+	sqliteDialect   = dialect{param: "?"}
 	postgresDialect = dialect{
 		param:          "$",
-		migrations:     "migrations/postgres",
 		lockRow:        " FOR UPDATE",
 		lockMigrations: "SELECT pg_advisory_xact_lock(7283902461)",
 		arrays:         true,
@@ -194,7 +192,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 // migrate applies the embedded migrations that the database lacks, in one
 // write transaction, so that processes starting at once apply each only once.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, s.dialect.migrations+"/*.sql")
+	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
@@ -206,7 +204,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+			version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 			return err
 		}
 		for _, name := range names {

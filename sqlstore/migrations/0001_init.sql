@@ -1,5 +1,6 @@
--- The first schema of flexapi's PostgreSQL store: the same tables as the
--- embedded store's. Dates are Unix seconds (UTC); secrets are salted hashes.
+-- The first schema of flexapi's store, for SQLite and PostgreSQL alike: both
+-- read BIGINT as a 64-bit integer. Dates are Unix seconds (UTC); secrets are
+-- stored only as salted hashes.
 CREATE TABLE accounts (
     sid                  TEXT PRIMARY KEY,
     friendly_name        TEXT NOT NULL DEFAULT '',
@@ -25,6 +26,8 @@ CREATE TABLE instances (
 );
 CREATE INDEX instances_account ON instances (account_sid);
 
+-- A FlexUser SID is unique within its instance, so that tests of different
+-- accounts may each create the reference page's FUaaaa… user.
 CREATE TABLE users (
     instance_sid  TEXT NOT NULL REFERENCES instances (sid) ON DELETE CASCADE,
     flex_user_sid TEXT NOT NULL,
