@@ -81,14 +81,14 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 
 func (c *csvReader) next() (int, userRecord, error) {
 	cells, err := c.r.Read()
-	line, _ := c.r.FieldPos(0)
 	var parseErr *csv.ParseError
 	if errors.As(err, &parseErr) {
 		return parseErr.StartLine, userRecord{}, &rowError{parseErr.StartLine, parseErr.Err.Error()}
 	}
 	if err != nil {
-		return line, userRecord{}, err
+		return 0, userRecord{}, err
 	}
+	line, _ := c.r.FieldPos(0) // only after a record: it panics otherwise
 	var rec userRecord
 	for i, cell := range cells {
 		if err := rec.setCSV(c.header[i], cell); err != nil {
