@@ -53,6 +53,16 @@ type Config struct {
 	// key or suspended account may still work. Zero means
 	// DefaultCredentialTTL; negative turns the cache off.
 	CredentialTTL time.Duration
+	// MaxInFlight caps the requests served at once; past it, 503 at once.
+	// Zero means no cap.
+	MaxInFlight int
+	// RateLimit is each account's sustained requests a second, with bursts
+	// of RateBurst; past it, 429 with Retry-After. Zero turns it off.
+	RateLimit float64
+	RateBurst int
+	// AuthFailures is how many failed authentications a second one client
+	// address may make, with bursts of ten; past it, 429. Zero turns it off.
+	AuthFailures float64
 	// Strict turns off flexapi's own extensions (create, list and delete of
 	// users), so that the server exposes exactly what Twilio exposes.
 	Strict bool
@@ -73,6 +83,10 @@ type server struct {
 	maxBody   int64
 	timeout   time.Duration
 	creds     credentialCache
+
+	maxInFlight int
+	perAccount  *buckets // requests of each account
+	authFailed  *buckets // failed authentications of each client address
 }
 
 // NewHandler returns the HTTP handler of the whole server.
@@ -88,6 +102,9 @@ func NewHandler(store Store, cfg Config) http.Handler {
 	if s.timeout <= 0 {
 		s.timeout = DefaultStoreTimeout
 	}
+	s.maxInFlight = cfg.MaxInFlight
+	s.perAccount = newBuckets(cfg.RateLimit, cfg.RateBurst)
+	s.authFailed = newBuckets(cfg.AuthFailures, 10)
 	s.creds.ttl = cfg.CredentialTTL
 	if s.creds.ttl == 0 {
 		s.creds.ttl = DefaultCredentialTTL
@@ -126,5 +143,5 @@ func NewHandler(store Store, cfg Config) http.Handler {
 	mux.Handle("/openapi.json", methodNotAllowed("GET"))
 
 	mux.HandleFunc("/", notFound)
-	return s.observe(canonicalPathsOnly(mux))
+	return s.observe(s.limitInFlight(canonicalPathsOnly(mux)))
 }

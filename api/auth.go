@@ -61,12 +61,25 @@ func (s *server) authed(h func(w http.ResponseWriter, r *http.Request, accountSI
 		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
+		now := time.Now()
+		if s.authFailed != nil && !s.authFailed.peek(clientAddress(r), now) {
+			_, wait := s.authFailed.take(clientAddress(r), now)
+			tooManyRequests(w, wait)
+			return
+		}
 		accountSID, err := s.authenticate(r)
 		if err != nil {
+			if flexapi.ErrorCode(err) == flexapi.EUNAUTHORIZED {
+				s.authFailed.take(clientAddress(r), now)
+			}
 			s.writeError(w, r, err)
 			return
 		}
 		info(r.Context()).accountSID = accountSID
+		if ok, wait := s.perAccount.take(accountSID, now); !ok {
+			tooManyRequests(w, wait)
+			return
+		}
 		h(w, r, accountSID)
 	})
 }

@@ -28,6 +28,7 @@ const (
 	codeConflict         = 20409 // flexapi's own
 	codePrecondition     = 20412 // flexapi's own
 	codeTooLarge         = 20413 // flexapi's own
+	codeTooManyRequests  = 20429
 	codeInternal         = 20500
 	codeUnavailable      = 20503
 )

@@ -20,7 +20,7 @@ import (
 // Server limits: generous for any real client, tight enough that a slow or
 // stuck one cannot hold a connection for long.
 const (
-	readHeaderTimeout = 5 * time.Second
+	readHeaderTimeout = 5 * time.Second // the default of --read-header-timeout
 	readTimeout       = 30 * time.Second
 	writeTimeout      = 30 * time.Second
 	idleTimeout       = 120 * time.Second
@@ -40,6 +40,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	maxBody := fs.Int64("max-body-bytes", api.DefaultMaxBodyBytes, "largest accepted request body")
 	storeTimeout := fs.Duration("store-timeout", api.DefaultStoreTimeout, "longest a request may wait on the store before it gets 503")
 	credentialTTL := fs.Duration("credential-cache", api.DefaultCredentialTTL, "how long a verified credential is trusted without the store (the longest a revoked one may still work); negative turns it off")
+	headerTimeout := fs.Duration("read-header-timeout", readHeaderTimeout, "time a client has to send its request's headers; slower ones are cut off")
+	maxInFlight := fs.Int("max-in-flight", 1024, "requests served at once; past it, 503 at once (0: no cap)")
+	rateLimit := fs.Float64("rate-limit", 0, "each account's sustained requests a second; past it, 429 (0: off)")
+	rateBurst := fs.Int("rate-burst", 100, "requests an account may make at once above --rate-limit")
+	authFailures := fs.Float64("auth-failures", 1, "failed authentications a second from one client address, after a burst of 10; past it, 429 (0: off)")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	if err := parse(fs, e, args); err != nil {
@@ -92,8 +97,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			Strict:        *strict,
 			StoreTimeout:  *storeTimeout,
 			CredentialTTL: *credentialTTL,
+			MaxInFlight:   *maxInFlight,
+			RateLimit:     *rateLimit,
+			RateBurst:     *rateBurst,
+			AuthFailures:  *authFailures,
 		}),
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: *headerTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
