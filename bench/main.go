@@ -5,6 +5,7 @@
 //
 //	go run ./bench [-sizes 1000,100000,1000000] [-duration 5s] [-connections 64]
 //	               [-postgres postgres://…]
+//	go run ./bench soak [-minutes 10] [-rate 2000] [-users 10000]
 package main
 
 import (
@@ -53,6 +54,13 @@ func main() {
 		serveBaseline(os.Args[2], os.Args[3], os.Args[4])
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "soak" {
+		if err := runSoak(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "soak:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -82,9 +90,8 @@ func run() error {
 	}
 	defer os.RemoveAll(c.work)
 	c.flexapi = filepath.Join(c.work, "flexapi")
-	fmt.Println("building flexapi …")
-	if out, err := exec.Command("go", "build", "-o", c.flexapi, "./cmd/flexapi").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s (run bench from the repository's root)", err, out)
+	if err := build(c.flexapi); err != nil {
+		return err
 	}
 
 	var rows []result
@@ -114,6 +121,14 @@ func run() error {
 	}
 	rows = append(rows, again)
 	printReport(c, rows, starts, (base.rps+again.rps)/2)
+	return nil
+}
+
+func build(out string) error {
+	fmt.Println("building flexapi …")
+	if b, err := exec.Command("go", "build", "-o", out, "./cmd/flexapi").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s (run bench from the repository's root)", err, b)
+	}
 	return nil
 }
 
