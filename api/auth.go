@@ -61,16 +61,15 @@ func (s *server) authed(h func(w http.ResponseWriter, r *http.Request, accountSI
 		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
-		now := time.Now()
-		if s.authFailed != nil && !s.authFailed.peek(clientAddress(r), now) {
-			_, wait := s.authFailed.take(clientAddress(r), now)
+		now, client := time.Now(), clientAddress(r)
+		if wait := s.authFailed.wait(client, now); wait > 0 {
 			tooManyRequests(w, wait)
 			return
 		}
 		accountSID, err := s.authenticate(r)
 		if err != nil {
 			if flexapi.ErrorCode(err) == flexapi.EUNAUTHORIZED {
-				s.authFailed.take(clientAddress(r), now)
+				s.authFailed.take(client, now) // only failures spend the address's tokens
 			}
 			s.writeError(w, r, err)
 			return

@@ -55,12 +55,23 @@ func (b *buckets) take(key string, now time.Time) (ok bool, retryAfter time.Dura
 	return false, time.Duration((1 - k.tokens) / b.rate * float64(time.Second))
 }
 
-// peek says whether key's bucket has a token, without spending it.
-func (b *buckets) peek(key string, now time.Time) bool {
+// wait says how long until key's bucket has a token, without spending one:
+// zero when it has one now.
+func (b *buckets) wait(key string, now time.Time) time.Duration {
+	if b == nil {
+		return 0
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	k, found := b.m[key]
-	return !found || k.tokens+now.Sub(k.last).Seconds()*b.rate >= 1
+	if !found {
+		return 0
+	}
+	tokens := math.Min(b.burst, k.tokens+now.Sub(k.last).Seconds()*b.rate)
+	if tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - tokens) / b.rate * float64(time.Second))
 }
 
 // forgetFull drops buckets that have refilled: they hold nothing to remember.

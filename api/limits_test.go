@@ -32,9 +32,8 @@ func TestRateLimitPerAccount(t *testing.T) {
 
 func TestFailedAuthenticationIsSlowedDown(t *testing.T) {
 	h := newHarness(t, api.Config{AuthFailures: 0.5})
-	for i := range 10 {
+	for range 10 {
 		checkTwilioError(t, h.do(request{method: "GET", path: pathA, auth: [2]string{accountA, "wrong" + tokenB}}), 401, 20003, "")
-		_ = i
 	}
 	res := h.do(request{method: "GET", path: pathA, auth: [2]string{accountA, "wrong" + tokenB}})
 	checkTwilioError(t, res, 429, 20429, "Too many requests")
