@@ -63,10 +63,27 @@ type Config struct {
 	// AuthFailures is how many failed authentications a second one client
 	// address may make, with bursts of ten; past it, 429. Zero turns it off.
 	AuthFailures float64
+	// Observer hears of every request, for metrics; nil hears nothing.
+	Observer Observer
+	// Metrics, when set, is served at GET /metrics.
+	Metrics http.Handler
 	// Strict turns off flexapi's own extensions (create, list and delete of
 	// users), so that the server exposes exactly what Twilio exposes.
 	Strict bool
 }
+
+// Observer is told of each request as it starts and ends. route is the
+// pattern it matched ("/v2/Instances/{InstanceSid}/Users/{FlexUserSid}"), or
+// "unmatched".
+type Observer interface {
+	RequestStarted()
+	RequestDone(route, method string, status int, d time.Duration)
+}
+
+type noObserver struct{}
+
+func (noObserver) RequestStarted()                                {}
+func (noObserver) RequestDone(string, string, int, time.Duration) {}
 
 // Defaults of Config.
 const (
@@ -83,6 +100,7 @@ type server struct {
 	maxBody   int64
 	timeout   time.Duration
 	creds     credentialCache
+	observer  Observer
 
 	maxInFlight int
 	perAccount  *buckets // requests of each account
@@ -101,6 +119,10 @@ func NewHandler(store Store, cfg Config) http.Handler {
 	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultStoreTimeout
+	}
+	s.observer = cfg.Observer
+	if s.observer == nil {
+		s.observer = noObserver{}
 	}
 	s.maxInFlight = cfg.MaxInFlight
 	s.perAccount = newBuckets(cfg.RateLimit, cfg.RateBurst)
@@ -141,6 +163,11 @@ func NewHandler(store Store, cfg Config) http.Handler {
 	mux.Handle("/readyz", methodNotAllowed("GET"))
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI(cfg.Strict))
 	mux.Handle("/openapi.json", methodNotAllowed("GET"))
+
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics)
+		mux.Handle("/metrics", methodNotAllowed("GET"))
+	}
 
 	mux.HandleFunc("/", notFound)
 	return s.observe(s.limitInFlight(canonicalPathsOnly(mux)))

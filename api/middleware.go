@@ -43,6 +43,7 @@ func newRequestID() string {
 func (s *server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		s.observer.RequestStarted()
 		ri := &requestInfo{id: newRequestID()}
 		rec := &recorder{ResponseWriter: w, start: start}
 		w.Header().Set("Twilio-Request-Id", ri.id)
@@ -60,6 +61,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 					writeErrorBody(rec, http.StatusInternalServerError, codeInternal, "Internal server error", "")
 				}
 			}
+			s.observer.RequestDone(route(r), r.Method, rec.status, time.Since(start))
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.EscapedPath()),
@@ -75,6 +77,19 @@ func (s *server) observe(next http.Handler) http.Handler {
 			rec.WriteHeader(http.StatusOK)
 		}
 	})
+}
+
+// route is the pattern that ServeMux matched, without its method, as a label
+// of few values.
+func route(r *http.Request) string {
+	p := r.Pattern
+	if i := strings.IndexByte(p, ' '); i >= 0 {
+		p = p[i+1:]
+	}
+	if p == "" || p == "/" {
+		return "unmatched"
+	}
+	return p
 }
 
 // recorder notes the status and size, and stamps Twilio-Request-Duration at

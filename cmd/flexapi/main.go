@@ -122,7 +122,13 @@ func runSub(ctx context.Context, e *env, name string, args []string, verbs []ver
 }
 
 func versionString() string {
-	version, commit, goVersion := "devel", "unknown", "unknown"
+	version, commit, goVersion := buildInfo()
+	return fmt.Sprintf("flexapi %s (commit %s, %s)", version, commit, goVersion)
+}
+
+// buildInfo says which flexapi this is, from what the Go toolchain recorded.
+func buildInfo() (version, commit, goVersion string) {
+	version, commit, goVersion = "devel", "unknown", "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		goVersion = bi.GoVersion
 		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
@@ -134,5 +140,5 @@ func versionString() string {
 			}
 		}
 	}
-	return fmt.Sprintf("flexapi %s (commit %s, %s)", version, commit, goVersion)
+	return version, commit, goVersion
 }

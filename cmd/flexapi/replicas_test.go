@@ -85,6 +85,9 @@ func TestReplicasOverPostgres(t *testing.T) {
 	if status(t, a.url, "/healthz", "", "") != 200 {
 		t.Error("the replica died with its database")
 	}
+	if m := scrape(t, a.url); !strings.Contains(m, `flexapi_store_errors_total{kind="unavailable",operation="ping"}`) {
+		t.Error("/metrics does not count the store's failures")
+	}
 
 	pgctl(t, cluster, "start")
 	started := time.Now()

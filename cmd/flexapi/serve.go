@@ -14,6 +14,7 @@ import (
 
 	"github.com/flexapi/flexapi"
 	"github.com/flexapi/flexapi/api"
+	"github.com/flexapi/flexapi/metrics"
 	"github.com/flexapi/flexapi/sqlstore"
 )
 
@@ -88,8 +89,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	m := metrics.New(buildInfo())
 	srv := &http.Server{
-		Handler: api.NewHandler(store, api.Config{
+		Handler: api.NewHandler(m.Store(store), api.Config{
 			PublicURL:     *publicURL,
 			CORSOrigins:   splitList(*corsOrigins),
 			MaxBodyBytes:  *maxBody,
@@ -101,6 +103,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			RateLimit:     *rateLimit,
 			RateBurst:     *rateBurst,
 			AuthFailures:  *authFailures,
+			Observer:      m,
+			Metrics:       m.Handler(),
 		}),
 		ReadHeaderTimeout: *headerTimeout,
 		ReadTimeout:       readTimeout,

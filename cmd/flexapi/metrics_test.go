@@ -1,0 +1,83 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func scrape(t *testing.T, base string) string {
+	t.Helper()
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("/metrics: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	return string(b)
+}
+
+// value reads one sample of the text format, or -1.
+func value(text, series string) float64 {
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(text)
+	if m == nil {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
+
+func TestMetrics(t *testing.T) {
+	f := newFixture(t)
+	srv := startServe(t, nil, "--db", f.db)
+	user := decode(t, mustCLI(t, nil, "users", "create", "--db", f.db, "--instance", f.instance, "--json"))["flex_user_sid"].(string)
+	get := func(user, pass string) {
+		req, _ := http.NewRequest("GET", srv.url+"/v2/Instances/"+f.instance+"/Users/"+user, nil)
+		req.SetBasicAuth(f.account, pass)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	get(user, f.token)
+	before := scrape(t, srv.url)
+	const ok = `flexapi_http_requests_total{method="GET",route="/v2/Instances/{InstanceSid}/Users/{FlexUserSid}",status="200"}`
+	const denied = `flexapi_http_requests_total{method="GET",route="/v2/Instances/{InstanceSid}/Users/{FlexUserSid}",status="401"}`
+	for range 3 {
+		get(user, f.token)
+	}
+	get(user, "wrongtoken123")
+	http.Get(srv.url + "/no/such/path")
+	after := scrape(t, srv.url)
+
+	if got := value(after, ok) - value(before, ok); got != 3 {
+		t.Errorf("200s counted %v; want 3 more", got)
+	}
+	if value(after, denied) != 1 {
+		t.Errorf("401s counted %v; want 1", value(after, denied))
+	}
+	for _, want := range []string{
+		`flexapi_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`flexapi_http_request_duration_seconds_bucket{method="GET",route="/v2/Instances/{InstanceSid}/Users/{FlexUserSid}",le="0.005"}`,
+		`flexapi_http_requests_in_flight 1`, // the scrape itself
+		`flexapi_store_operation_duration_seconds_count{operation="user"}`,
+		`flexapi_store_operation_duration_seconds_count{operation="credential"}`,
+		`flexapi_build_info{commit=`,
+		`go_goroutines `,
+		`process_resident_memory_bytes `,
+	} {
+		if !strings.Contains(after, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(after, f.token) {
+		t.Error("/metrics shows a token")
+	}
+}

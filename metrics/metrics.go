@@ -1,0 +1,138 @@
+// Package metrics counts what flexapi does, in Prometheus's format, on a
+// registry of its own: requests by route, method and status, their latency,
+// the requests in flight, the store's operations and errors, and the build.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/flexapi/flexapi"
+	"github.com/flexapi/flexapi/api"
+)
+
+// Metrics is flexapi's registry and the instruments on it. It implements
+// api.Observer.
+type Metrics struct {
+	registry      *prometheus.Registry
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	inFlight      prometheus.Gauge
+	storeDuration *prometheus.HistogramVec
+	storeErrors   *prometheus.CounterVec
+}
+
+// New makes the registry, with Go's and the process's own collectors.
+func New(version, commit, goVersion string) *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flexapi_http_requests_total", Help: "HTTP requests answered, by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "flexapi_http_request_duration_seconds", Help: "Time to answer an HTTP request, by route and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "flexapi_http_requests_in_flight", Help: "HTTP requests being answered now.",
+		}),
+		storeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "flexapi_store_operation_duration_seconds", Help: "Time of a store operation, by operation.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .5, 1, 5},
+		}, []string{"operation"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flexapi_store_errors_total", Help: "Store operations that failed (not counting absent resources), by operation and kind.",
+		}, []string{"operation", "kind"}),
+	}
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "flexapi_build_info", Help: "Always 1; the labels say which flexapi this is.",
+		ConstLabels: prometheus.Labels{"version": version, "commit": commit, "goversion": goVersion},
+	})
+	build.Set(1)
+	m.registry.MustRegister(m.requests, m.duration, m.inFlight, m.storeDuration, m.storeErrors, build,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in Prometheus's text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// RequestStarted counts a request in flight.
+func (m *Metrics) RequestStarted() { m.inFlight.Inc() }
+
+// RequestDone records an answered request.
+func (m *Metrics) RequestDone(route, method string, status int, d time.Duration) {
+	m.inFlight.Dec()
+	m.requests.WithLabelValues(route, method, statusText(status)).Inc()
+	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+func statusText(status int) string {
+	const digits = "0123456789"
+	if status < 100 || status > 999 {
+		return "other"
+	}
+	return string([]byte{digits[status/100], digits[status/10%10], digits[status%10]})
+}
+
+// Store wraps s so that every operation is timed and every failure counted.
+func (m *Metrics) Store(s api.Store) api.Store { return &store{inner: s, m: m} }
+
+type store struct {
+	inner api.Store
+	m     *Metrics
+}
+
+// done records an operation that started at start; errp points to its
+// result, read when the deferred call runs, after the operation returned.
+func (s *store) done(op string, start time.Time, errp *error) {
+	s.m.storeDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	switch code := flexapi.ErrorCode(*errp); code {
+	case "", flexapi.ENOTFOUND, flexapi.EPRECONDITION, flexapi.EINVALID, flexapi.ECONFLICT:
+		// answers about the request, not failures of the store
+	default:
+		s.m.storeErrors.WithLabelValues(op, code).Inc()
+	}
+}
+
+func (s *store) Credential(ctx context.Context, sid string) (c flexapi.Credential, err error) {
+	defer s.done("credential", time.Now(), &err)
+	return s.inner.Credential(ctx, sid)
+}
+
+func (s *store) User(ctx context.Context, key flexapi.UserKey) (u flexapi.User, err error) {
+	defer s.done("user", time.Now(), &err)
+	return s.inner.User(ctx, key)
+}
+
+func (s *store) UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi.UserUpdate) (u flexapi.User, err error) {
+	defer s.done("update_user", time.Now(), &err)
+	return s.inner.UpdateUser(ctx, key, upd)
+}
+
+func (s *store) CreateUser(ctx context.Context, u *flexapi.User) (err error) {
+	defer s.done("create_user", time.Now(), &err)
+	return s.inner.CreateUser(ctx, u)
+}
+
+func (s *store) DeleteUser(ctx context.Context, key flexapi.UserKey, ifMatch flexapi.IfMatch) (err error) {
+	defer s.done("delete_user", time.Now(), &err)
+	return s.inner.DeleteUser(ctx, key, ifMatch)
+}
+
+func (s *store) Users(ctx context.Context, q flexapi.UserQuery) (users []flexapi.User, more bool, err error) {
+	defer s.done("users", time.Now(), &err)
+	return s.inner.Users(ctx, q)
+}
+
+func (s *store) Ping(ctx context.Context) (err error) {
+	defer s.done("ping", time.Now(), &err)
+	return s.inner.Ping(ctx)
+}
