@@ -46,7 +46,7 @@ func ensureDemo(ctx context.Context, e *env, store *sqlstore.Store) (shown strin
 }
 
 // printDemo says how to call the demo on the address the server listens on.
-func printDemo(w io.Writer, addr net.Addr, token string) {
+func printDemo(w io.Writer, scheme string, addr net.Addr, token string) {
 	host := addr.String()
 	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
 		host = net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
@@ -55,8 +55,8 @@ func printDemo(w io.Writer, addr net.Addr, token string) {
   TWILIO_ACCOUNT_SID=%s
   TWILIO_AUTH_TOKEN=%s
 Try:
-  curl -u %s:%s http://%s%s
-`, flexapi.DemoAccountSID, token, flexapi.DemoAccountSID, token, host, api.UserPath(flexapi.DemoInstanceSID, flexapi.DemoFlexUserSID))
+  curl -u %s:%s %s://%s%s
+`, flexapi.DemoAccountSID, token, flexapi.DemoAccountSID, token, scheme, host, api.UserPath(flexapi.DemoInstanceSID, flexapi.DemoFlexUserSID))
 	if !strings.HasPrefix(token, "$") {
 		fmt.Fprintln(w, "The token is new at every --demo start; set TWILIO_AUTH_TOKEN to keep one.")
 	}

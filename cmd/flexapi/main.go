@@ -50,6 +50,7 @@ Usage:
   flexapi import --instance GO… FILE     upsert users from JSON Lines or CSV
   flexapi export --instance GO…          write an instance's users as JSON Lines
   flexapi reset [--all]                  delete every user (--all: everything)
+  flexapi cert [--hosts H,…] [--dir D]   a local CA and a TLS certificate
   flexapi migrate                        bring the store's schema up to date
   flexapi version                        print the version
 
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runExport(ctx, e, rest)
 	case "reset":
 		return runReset(ctx, e, rest)
+	case "cert":
+		return runCert(ctx, e, rest)
 	case "migrate":
 		return runMigrate(ctx, e, rest)
 	case "version":

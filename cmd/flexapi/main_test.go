@@ -70,7 +70,7 @@ func mustCLI(t *testing.T, vars map[string]string, args ...string) string {
 	return out
 }
 
-var listening = regexp.MustCompile(`flexapi listening on (http://\S+)`)
+var listening = regexp.MustCompile(`flexapi listening on (https?://\S+)`)
 
 // server is `flexapi serve` running in this process.
 type server struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	rateLimit := fs.Float64("rate-limit", 0, "each account's sustained requests a second; past it, 429 (0: off)")
 	rateBurst := fs.Int("rate-burst", 100, "requests an account may make at once above --rate-limit")
 	authFailures := fs.Float64("auth-failures", 1, "failed authentications a second from one client address, after a burst of 10; past it, 429 (0: off)")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS (and HTTP/2) with this certificate (PEM), e.g. from flexapi cert")
+	tlsKey := fs.String("tls-key", "", "the certificate's private key (PEM)")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	if err := parse(fs, e, args); err != nil {
@@ -57,6 +60,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logger, err := newLogger(e.stderr, *logFormat)
 	if err != nil {
 		return err
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
+	var tlsConfig *tls.Config
+	if *tlsCert != "" {
+		pair, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fmt.Errorf("TLS: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
 
 	store, err := sqlstore.Open(ctx, *db)
@@ -113,11 +127,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		TLSConfig:         tlsConfig,
 	}
-	fmt.Fprintf(e.stdout, "flexapi listening on http://%s (store %s)\n", ln.Addr(), sqlstore.Redact(*db))
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(e.stdout, "flexapi listening on %s://%s (store %s)\n", scheme, ln.Addr(), sqlstore.Redact(*db))
 	logger.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.Redact(*db))
 	if *demo {
-		printDemo(e.stdout, ln.Addr(), demoToken)
+		printDemo(e.stdout, scheme, ln.Addr(), demoToken)
 	}
 
 	if *pprofAddr != "" {
@@ -129,7 +148,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			served <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig; HTTP/2 is offered by ALPN
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-served:
 		return err
