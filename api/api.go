@@ -67,6 +67,9 @@ type Config struct {
 	Observer Observer
 	// Metrics, when set, is served at GET /metrics.
 	Metrics http.Handler
+	// SeparateOperations leaves /healthz, /readyz and /metrics to
+	// OperationsHandler, so that the API's port exposes only the API.
+	SeparateOperations bool
 	// Strict turns off flexapi's own extensions (create, list and delete of
 	// users), so that the server exposes exactly what Twilio exposes.
 	Strict bool
@@ -107,29 +110,51 @@ type server struct {
 	authFailed  *buckets // failed authentications of each client address
 }
 
-// NewHandler returns the HTTP handler of the whole server.
+// NewHandler returns the HTTP handler of the whole server: the API, and the
+// operations endpoints unless cfg.SeparateOperations.
 func NewHandler(store Store, cfg Config) http.Handler {
+	s := newServer(store, cfg)
+	mux := http.NewServeMux()
+	s.routeAPI(mux, cfg.Strict)
+	if !cfg.SeparateOperations {
+		s.routeOperations(mux, cfg.Metrics)
+	}
+	mux.HandleFunc("/", notFound)
+	return s.observe(s.limitInFlight(canonicalPathsOnly(mux)))
+}
+
+// OperationsHandler serves only /healthz, /readyz and /metrics, for a
+// listener of their own (serve --ops-addr).
+func OperationsHandler(store Store, cfg Config) http.Handler {
+	s := newServer(store, cfg)
+	mux := http.NewServeMux()
+	s.routeOperations(mux, cfg.Metrics)
+	mux.HandleFunc("/", notFound)
+	return s.observe(canonicalPathsOnly(mux))
+}
+
+func newServer(store Store, cfg Config) *server {
 	s := &server{
-		store:     store,
-		log:       cfg.Logger,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		cors:      newCORSPolicy(cfg.CORSOrigins, cfg.Strict),
-		maxBody:   cfg.MaxBodyBytes,
-		timeout:   cfg.StoreTimeout,
+		store:       store,
+		log:         cfg.Logger,
+		publicURL:   strings.TrimRight(cfg.PublicURL, "/"),
+		cors:        newCORSPolicy(cfg.CORSOrigins, cfg.Strict),
+		maxBody:     cfg.MaxBodyBytes,
+		timeout:     cfg.StoreTimeout,
+		observer:    cfg.Observer,
+		maxInFlight: cfg.MaxInFlight,
+		perAccount:  newBuckets(cfg.RateLimit, cfg.RateBurst),
+		authFailed:  newBuckets(cfg.AuthFailures, 10),
+	}
+	s.creds.ttl = cfg.CredentialTTL
+	if s.creds.ttl == 0 {
+		s.creds.ttl = DefaultCredentialTTL
 	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultStoreTimeout
 	}
-	s.observer = cfg.Observer
 	if s.observer == nil {
 		s.observer = noObserver{}
-	}
-	s.maxInFlight = cfg.MaxInFlight
-	s.perAccount = newBuckets(cfg.RateLimit, cfg.RateBurst)
-	s.authFailed = newBuckets(cfg.AuthFailures, 10)
-	s.creds.ttl = cfg.CredentialTTL
-	if s.creds.ttl == 0 {
-		s.creds.ttl = DefaultCredentialTTL
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -137,16 +162,20 @@ func NewHandler(store Store, cfg Config) http.Handler {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
+	return s
+}
 
+// routeAPI is every route of the API, Twilio's and (unless strict) flexapi's
+// own, and the OpenAPI document that describes them.
+func (s *server) routeAPI(mux *http.ServeMux, strict bool) {
 	const (
 		user  = "/v2/Instances/{InstanceSid}/Users/{FlexUserSid}"
 		users = "/v2/Instances/{InstanceSid}/Users"
 	)
-	mux := http.NewServeMux()
 	mux.Handle("GET "+user, s.authed(s.fetchUser))
 	mux.Handle("POST "+user, s.authed(s.updateUser))
 	mux.HandleFunc("OPTIONS "+user, s.preflight)
-	if cfg.Strict {
+	if strict {
 		mux.Handle(user, methodNotAllowed("GET, POST, OPTIONS"))
 	} else {
 		mux.Handle("DELETE "+user, s.authed(s.deleteUser))
@@ -156,19 +185,18 @@ func NewHandler(store Store, cfg Config) http.Handler {
 		mux.HandleFunc("OPTIONS "+users, s.preflight)
 		mux.Handle(users, methodNotAllowed("GET, POST, OPTIONS"))
 	}
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI(strict))
+	mux.Handle("/openapi.json", methodNotAllowed("GET"))
+}
 
+// routeOperations is the probes and, when given, the metrics.
+func (s *server) routeOperations(mux *http.ServeMux, metrics http.Handler) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("/healthz", methodNotAllowed("GET"))
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("/readyz", methodNotAllowed("GET"))
-	mux.HandleFunc("GET /openapi.json", serveOpenAPI(cfg.Strict))
-	mux.Handle("/openapi.json", methodNotAllowed("GET"))
-
-	if cfg.Metrics != nil {
-		mux.Handle("GET /metrics", cfg.Metrics)
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
 		mux.Handle("/metrics", methodNotAllowed("GET"))
 	}
-
-	mux.HandleFunc("/", notFound)
-	return s.observe(s.limitInFlight(canonicalPathsOnly(mux)))
 }

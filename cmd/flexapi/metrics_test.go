@@ -81,3 +81,24 @@ func TestMetrics(t *testing.T) {
 		t.Error("/metrics shows a token")
 	}
 }
+
+// With --ops-addr the probes and metrics leave the API's port for their own.
+func TestOpsAddr(t *testing.T) {
+	srv := startServe(t, nil, "--db", ":memory:", "--ops-addr", "127.0.0.1:0", "--log-format", "json")
+	m := regexp.MustCompile(`"msg":"operations listening","addr":"([^"]+)"`).FindStringSubmatch(srv.stderr.String())
+	if m == nil {
+		t.Fatalf("no operations address in the log: %s", srv.stderr.String())
+	}
+	ops := "http://" + m[1]
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		if got := status(t, ops, path, "", ""); got != 200 {
+			t.Errorf("%s on the operations port: %d", path, got)
+		}
+		if got := status(t, srv.url, path, "", ""); got != 404 {
+			t.Errorf("%s on the API port: %d; want 404", path, got)
+		}
+	}
+	if got := status(t, srv.url, "/openapi.json", "", ""); got != 200 {
+		t.Errorf("/openapi.json on the API port: %d", got)
+	}
+}

@@ -49,6 +49,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	authFailures := fs.Float64("auth-failures", 1, "failed authentications a second from one client address, after a burst of 10; past it, 429 (0: off)")
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS (and HTTP/2) with this certificate (PEM), e.g. from flexapi cert")
 	tlsKey := fs.String("tls-key", "", "the certificate's private key (PEM)")
+	opsAddr := fs.String("ops-addr", "", "serve /healthz, /readyz and /metrics on this address instead of the API's (off when empty)")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	if err := parse(fs, e, args); err != nil {
@@ -104,22 +105,25 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	m := metrics.New(buildInfo())
+	instrumented := m.Store(store)
+	cfg := api.Config{
+		PublicURL:          *publicURL,
+		CORSOrigins:        splitList(*corsOrigins),
+		MaxBodyBytes:       *maxBody,
+		Logger:             logger,
+		Strict:             *strict,
+		StoreTimeout:       *storeTimeout,
+		CredentialTTL:      *credentialTTL,
+		MaxInFlight:        *maxInFlight,
+		RateLimit:          *rateLimit,
+		RateBurst:          *rateBurst,
+		AuthFailures:       *authFailures,
+		Observer:           m,
+		Metrics:            m.Handler(),
+		SeparateOperations: *opsAddr != "",
+	}
 	srv := &http.Server{
-		Handler: api.NewHandler(m.Store(store), api.Config{
-			PublicURL:     *publicURL,
-			CORSOrigins:   splitList(*corsOrigins),
-			MaxBodyBytes:  *maxBody,
-			Logger:        logger,
-			Strict:        *strict,
-			StoreTimeout:  *storeTimeout,
-			CredentialTTL: *credentialTTL,
-			MaxInFlight:   *maxInFlight,
-			RateLimit:     *rateLimit,
-			RateBurst:     *rateBurst,
-			AuthFailures:  *authFailures,
-			Observer:      m,
-			Metrics:       m.Handler(),
-		}),
+		Handler:           api.NewHandler(instrumented, cfg),
 		ReadHeaderTimeout: *headerTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -128,6 +132,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		TLSConfig:         tlsConfig,
+	}
+	if *opsAddr != "" {
+		stopOps, err := serveOperations(*opsAddr, api.OperationsHandler(instrumented, cfg), logger)
+		if err != nil {
+			return err
+		}
+		defer stopOps()
 	}
 	scheme := "http"
 	if tlsConfig != nil {
@@ -240,6 +251,18 @@ func checkToken(name, token string) error {
 		return usageError{fmt.Errorf("%s must be 8 to 128 letters and digits: the official clients accept nothing else", name)}
 	}
 	return nil
+}
+
+// serveOperations serves the probes and metrics on a listener of their own.
+func serveOperations(addr string, h http.Handler, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--ops-addr: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout}
+	go srv.Serve(ln)
+	logger.Info("operations listening", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }
 
 // startProfiler serves net/http/pprof on its own listener, never on the API's.
