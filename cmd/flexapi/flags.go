@@ -61,6 +61,8 @@ func envName(flagName string) string {
 	return "FLEXAPI_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+const dbUsage = "store: a SQLite file, sqlite:PATH, :memory:, or a postgres:// URL"
+
 func dbFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", "flexapi.db", "store: a SQLite file, sqlite:PATH, :memory:, or a postgres:// URL")
+	return fs.String("db", "flexapi.db", dbUsage)
 }

@@ -29,102 +29,88 @@ const (
 	maxHeaderBytes    = 32 << 10
 )
 
-func runServe(ctx context.Context, e *env, args []string) error {
+// serveOptions are serve's flags, parsed; api holds the handler's part.
+type serveOptions struct {
+	addr, db, seed, logFormat      string
+	tlsCert, tlsKey                string
+	opsAddr, pprofAddr             string
+	demo                           bool
+	headerTimeout, shutdownTimeout time.Duration
+	api                            api.Config
+}
+
+func parseServe(e *env, args []string) (serveOptions, error) {
+	var o serveOptions
+	var corsOrigins string
 	fs := newFlags("serve", e)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	db := dbFlag(fs)
-	publicURL := fs.String("public-url", "", "base URL of resource urls, e.g. https://flex-api.twilio.com (default: the request's scheme and host)")
-	demo := fs.Bool("demo", false, "add the reference page's example account, instance and user if absent")
-	strict := fs.Bool("strict", false, "expose exactly what Twilio exposes: no create, list or delete of users")
-	seed := fs.String("seed", "", "a YAML or JSON file of accounts, keys, instances and users to ensure at start-up")
-	corsOrigins := fs.String("cors-origins", "*", "comma-separated origins that browsers may call from, or *")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	maxBody := fs.Int64("max-body-bytes", api.DefaultMaxBodyBytes, "largest accepted request body")
-	storeTimeout := fs.Duration("store-timeout", api.DefaultStoreTimeout, "longest a request may wait on the store before it gets 503")
-	credentialTTL := fs.Duration("credential-cache", api.DefaultCredentialTTL, "how long a verified credential is trusted without the store (the longest a revoked one may still work); negative turns it off")
-	headerTimeout := fs.Duration("read-header-timeout", readHeaderTimeout, "time a client has to send its request's headers; slower ones are cut off")
-	maxInFlight := fs.Int("max-in-flight", 1024, "requests served at once; past it, 503 at once (0: no cap)")
-	rateLimit := fs.Float64("rate-limit", 0, "each account's sustained requests a second; past it, 429 (0: off)")
-	rateBurst := fs.Int("rate-burst", 100, "requests an account may make at once above --rate-limit")
-	authFailures := fs.Float64("auth-failures", 1, "failed authentications a second from one client address, after a burst of 10; past it, 429 (0: off)")
-	tlsCert := fs.String("tls-cert", "", "serve HTTPS (and HTTP/2) with this certificate (PEM), e.g. from flexapi cert")
-	tlsKey := fs.String("tls-key", "", "the certificate's private key (PEM)")
-	opsAddr := fs.String("ops-addr", "", "serve /healthz, /readyz and /metrics on this address instead of the API's (off when empty)")
-	pprofAddr := fs.String("pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
-	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&o.db, "db", "flexapi.db", dbUsage)
+	fs.StringVar(&o.api.PublicURL, "public-url", "", "base URL of resource urls, e.g. https://flex-api.twilio.com (default: the request's scheme and host)")
+	fs.BoolVar(&o.demo, "demo", false, "add the reference page's example account, instance and user if absent")
+	fs.BoolVar(&o.api.Strict, "strict", false, "expose exactly what Twilio exposes: no create, list or delete of users")
+	fs.StringVar(&o.seed, "seed", "", "a YAML or JSON file of accounts, keys, instances and users to ensure at start-up")
+	fs.StringVar(&corsOrigins, "cors-origins", "*", "comma-separated origins that browsers may call from, or *")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.Int64Var(&o.api.MaxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "largest accepted request body")
+	fs.DurationVar(&o.api.StoreTimeout, "store-timeout", api.DefaultStoreTimeout, "longest a request may wait on the store before it gets 503")
+	fs.DurationVar(&o.api.CredentialTTL, "credential-cache", api.DefaultCredentialTTL, "how long a verified credential is trusted without the store (the longest a revoked one may still work); negative turns it off")
+	fs.DurationVar(&o.headerTimeout, "read-header-timeout", readHeaderTimeout, "time a client has to send its request's headers; slower ones are cut off")
+	fs.IntVar(&o.api.MaxInFlight, "max-in-flight", 1024, "requests served at once; past it, 503 at once (0: no cap)")
+	fs.Float64Var(&o.api.RateLimit, "rate-limit", 0, "each account's sustained requests a second; past it, 429 (0: off)")
+	fs.IntVar(&o.api.RateBurst, "rate-burst", 100, "requests an account may make at once above --rate-limit")
+	fs.Float64Var(&o.api.AuthFailures, "auth-failures", 1, "failed authentications a second from one client address, after a burst of 10; past it, 429 (0: off)")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS (and HTTP/2) with this certificate (PEM), e.g. from flexapi cert")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "the certificate's private key (PEM)")
+	fs.StringVar(&o.opsAddr, "ops-addr", "", "serve /healthz, /readyz and /metrics on this address instead of the API's (off when empty)")
+	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	if err := parse(fs, e, args); err != nil {
-		return err
+		return o, err
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
+		return o, usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
 	}
-	logger, err := newLogger(e.stderr, *logFormat)
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return o, usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
+	o.api.CORSOrigins = splitList(corsOrigins)
+	o.api.SeparateOperations = o.opsAddr != ""
+	return o, nil
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	o, err := parseServe(e, args)
 	if err != nil {
 		return err
 	}
-	if (*tlsCert == "") != (*tlsKey == "") {
-		return usageError{errors.New("--tls-cert and --tls-key go together")}
+	logger, err := newLogger(e.stderr, o.logFormat)
+	if err != nil {
+		return err
 	}
-	var tlsConfig *tls.Config
-	if *tlsCert != "" {
-		pair, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
-		if err != nil {
-			return fmt.Errorf("TLS: %w", err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	tlsConfig, err := o.tlsConfig()
+	if err != nil {
+		return err
 	}
-
-	store, err := sqlstore.Open(ctx, *db)
+	store, err := sqlstore.Open(ctx, o.db)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if err := ensureEnvAccount(ctx, e, store, logger); err != nil {
-		return err
-	}
-	if *seed != "" {
-		s, err := readSeed(*seed)
-		if err != nil {
-			return err
-		}
-		res, err := applySeed(ctx, store, s)
-		if err != nil {
-			return err
-		}
-		logger.Info("seed applied", "file", *seed, "users_inserted", res.Inserted, "users_updated", res.Updated, "users_unchanged", res.Unchanged)
-	}
-	var demoToken string
-	if *demo {
-		if demoToken, err = ensureDemo(ctx, e, store); err != nil {
-			return err
-		}
-	}
-
-	ln, err := net.Listen("tcp", *addr)
+	demoToken, err := prepareState(ctx, e, store, o, logger)
 	if err != nil {
 		return err
 	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+
 	m := metrics.New(buildInfo())
 	instrumented := m.Store(store)
-	cfg := api.Config{
-		PublicURL:          *publicURL,
-		CORSOrigins:        splitList(*corsOrigins),
-		MaxBodyBytes:       *maxBody,
-		Logger:             logger,
-		Strict:             *strict,
-		StoreTimeout:       *storeTimeout,
-		CredentialTTL:      *credentialTTL,
-		MaxInFlight:        *maxInFlight,
-		RateLimit:          *rateLimit,
-		RateBurst:          *rateBurst,
-		AuthFailures:       *authFailures,
-		Observer:           m,
-		Metrics:            m.Handler(),
-		SeparateOperations: *opsAddr != "",
-	}
+	o.api.Logger, o.api.Observer, o.api.Metrics = logger, m, m.Handler()
 	srv := &http.Server{
-		Handler:           api.NewHandler(instrumented, cfg),
-		ReadHeaderTimeout: *headerTimeout,
+		Handler:           api.NewHandler(instrumented, o.api),
+		ReadHeaderTimeout: o.headerTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
@@ -133,34 +119,73 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		TLSConfig:         tlsConfig,
 	}
-	if *opsAddr != "" {
-		stopOps, err := serveOperations(*opsAddr, api.OperationsHandler(instrumented, cfg), logger)
+	if o.opsAddr != "" {
+		stop, err := serveOperations(o.opsAddr, api.OperationsHandler(instrumented, o.api), logger)
 		if err != nil {
 			return err
 		}
-		defer stopOps()
+		defer stop()
 	}
+	if o.pprofAddr != "" {
+		stop, err := startProfiler(o.pprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
 	scheme := "http"
 	if tlsConfig != nil {
 		scheme = "https"
 	}
-	fmt.Fprintf(e.stdout, "flexapi listening on %s://%s (store %s)\n", scheme, ln.Addr(), sqlstore.Redact(*db))
-	logger.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.Redact(*db))
-	if *demo {
+	fmt.Fprintf(e.stdout, "flexapi listening on %s://%s (store %s)\n", scheme, ln.Addr(), sqlstore.Redact(o.db))
+	logger.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.Redact(o.db))
+	if o.demo {
 		printDemo(e.stdout, scheme, ln.Addr(), demoToken)
 	}
+	return serveUntilDone(ctx, srv, ln, o.shutdownTimeout, logger)
+}
 
-	if *pprofAddr != "" {
-		stopProfiler, err := startProfiler(*pprofAddr, logger)
-		if err != nil {
-			return err
-		}
-		defer stopProfiler()
+func (o serveOptions) tlsConfig() (*tls.Config, error) {
+	if o.tlsCert == "" {
+		return nil, nil
 	}
+	pair, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+	if err != nil {
+		return nil, fmt.Errorf("TLS: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
+}
 
+// prepareState makes the store hold what the environment, --seed and --demo
+// ask for, and returns the demo token to show.
+func prepareState(ctx context.Context, e *env, store *sqlstore.Store, o serveOptions, logger *slog.Logger) (string, error) {
+	if err := ensureEnvAccount(ctx, e, store, logger); err != nil {
+		return "", err
+	}
+	if o.seed != "" {
+		s, err := readSeed(o.seed)
+		if err != nil {
+			return "", err
+		}
+		res, err := applySeed(ctx, store, s)
+		if err != nil {
+			return "", err
+		}
+		logger.Info("seed applied", "file", o.seed, "users_inserted", res.Inserted, "users_updated", res.Updated, "users_unchanged", res.Unchanged)
+	}
+	if !o.demo {
+		return "", nil
+	}
+	return ensureDemo(ctx, e, store)
+}
+
+// serveUntilDone serves until ctx ends, then lets requests in flight finish
+// for up to timeout.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration, logger *slog.Logger) error {
 	served := make(chan error, 1)
 	go func() {
-		if tlsConfig != nil {
+		if srv.TLSConfig != nil {
 			served <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig; HTTP/2 is offered by ALPN
 			return
 		}
@@ -171,8 +196,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "timeout", shutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *shutdownTimeout)
+	logger.Info("shutting down", "timeout", timeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
