@@ -172,16 +172,16 @@ func (s *server) routeAPI(mux *http.ServeMux, strict bool) {
 		user  = "/v2/Instances/{InstanceSid}/Users/{FlexUserSid}"
 		users = "/v2/Instances/{InstanceSid}/Users"
 	)
-	mux.Handle("GET "+user, s.authed(s.fetchUser))
-	mux.Handle("POST "+user, s.authed(s.updateUser))
+	mux.Handle("GET "+user, s.authed(forUser(s.fetchUser)))
+	mux.Handle("POST "+user, s.authed(forUser(s.updateUser)))
 	mux.HandleFunc("OPTIONS "+user, s.preflight)
 	if strict {
 		mux.Handle(user, methodNotAllowed("GET, POST, OPTIONS"))
 	} else {
-		mux.Handle("DELETE "+user, s.authed(s.deleteUser))
+		mux.Handle("DELETE "+user, s.authed(forUser(s.deleteUser)))
 		mux.Handle(user, methodNotAllowed("GET, POST, DELETE, OPTIONS"))
-		mux.Handle("GET "+users, s.authed(s.listUsers))
-		mux.Handle("POST "+users, s.authed(s.createUser))
+		mux.Handle("GET "+users, s.authed(forInstance(s.listUsers)))
+		mux.Handle("POST "+users, s.authed(forInstance(s.createUser)))
 		mux.HandleFunc("OPTIONS "+users, s.preflight)
 		mux.Handle(users, methodNotAllowed("GET, POST, OPTIONS"))
 	}

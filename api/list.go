@@ -58,12 +58,7 @@ func parsePageToken(token string) (kind, sid string, err error) {
 // listUsers is flexapi's own: GET /v2/Instances/{InstanceSid}/Users, with
 // Twilio's paging (PageSize, Page, PageToken) and the filters Email and
 // Username.
-func (s *server) listUsers(w http.ResponseWriter, r *http.Request, accountSID string) {
-	instance, ok := flexapi.ParseSID(flexapi.InstancePrefix, r.PathValue("InstanceSid"))
-	if !ok {
-		notFound(w, r)
-		return
-	}
+func (s *server) listUsers(w http.ResponseWriter, r *http.Request, accountSID, instance string) {
 	params := r.URL.Query()
 	q := flexapi.UserQuery{AccountSID: accountSID, InstanceSID: instance, Limit: defaultPageSize}
 	page, token, err := readPaging(params, &q)

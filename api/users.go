@@ -67,20 +67,34 @@ func formatDate(t time.Time) *string {
 	return &s
 }
 
-// userKey reads the path's SIDs; ok is false when either is malformed, which
+// forUser reads the path's SIDs for a handler of one user; a malformed SID
 // is answered like an absent user.
-func userKey(r *http.Request, accountSID string) (flexapi.UserKey, bool) {
-	instance, ok1 := flexapi.ParseSID(flexapi.InstancePrefix, r.PathValue("InstanceSid"))
-	user, ok2 := flexapi.ParseSID(flexapi.FlexUserPrefix, r.PathValue("FlexUserSid"))
-	return flexapi.UserKey{AccountSID: accountSID, InstanceSID: instance, FlexUserSID: user}, ok1 && ok2
+func forUser(h func(http.ResponseWriter, *http.Request, flexapi.UserKey)) func(http.ResponseWriter, *http.Request, string) {
+	return func(w http.ResponseWriter, r *http.Request, accountSID string) {
+		instance, ok1 := flexapi.ParseSID(flexapi.InstancePrefix, r.PathValue("InstanceSid"))
+		user, ok2 := flexapi.ParseSID(flexapi.FlexUserPrefix, r.PathValue("FlexUserSid"))
+		if !ok1 || !ok2 {
+			notFound(w, r)
+			return
+		}
+		h(w, r, flexapi.UserKey{AccountSID: accountSID, InstanceSID: instance, FlexUserSID: user})
+	}
 }
 
-func (s *server) fetchUser(w http.ResponseWriter, r *http.Request, accountSID string) {
-	key, ok := userKey(r, accountSID)
-	if !ok {
-		notFound(w, r)
-		return
+// forInstance reads the path's instance SID for a handler of an instance's
+// users; a malformed SID is answered like an absent instance.
+func forInstance(h func(w http.ResponseWriter, r *http.Request, accountSID, instance string)) func(http.ResponseWriter, *http.Request, string) {
+	return func(w http.ResponseWriter, r *http.Request, accountSID string) {
+		instance, ok := flexapi.ParseSID(flexapi.InstancePrefix, r.PathValue("InstanceSid"))
+		if !ok {
+			notFound(w, r)
+			return
+		}
+		h(w, r, accountSID, instance)
 	}
+}
+
+func (s *server) fetchUser(w http.ResponseWriter, r *http.Request, key flexapi.UserKey) {
 	u, err := s.store.User(r.Context(), key)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -94,12 +108,7 @@ func (s *server) fetchUser(w http.ResponseWriter, r *http.Request, accountSID st
 	s.writeUser(w, r, http.StatusOK, u)
 }
 
-func (s *server) updateUser(w http.ResponseWriter, r *http.Request, accountSID string) {
-	key, ok := userKey(r, accountSID)
-	if !ok {
-		notFound(w, r)
-		return
-	}
+func (s *server) updateUser(w http.ResponseWriter, r *http.Request, key flexapi.UserKey) {
 	form, err := s.parseForm(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -123,12 +132,7 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request, accountSID s
 }
 
 // createUser is flexapi's own: POST /v2/Instances/{InstanceSid}/Users.
-func (s *server) createUser(w http.ResponseWriter, r *http.Request, accountSID string) {
-	instance, ok := flexapi.ParseSID(flexapi.InstancePrefix, r.PathValue("InstanceSid"))
-	if !ok {
-		notFound(w, r)
-		return
-	}
+func (s *server) createUser(w http.ResponseWriter, r *http.Request, accountSID, instance string) {
 	form, err := s.parseForm(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -161,12 +165,7 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request, accountSID s
 }
 
 // deleteUser is flexapi's own: DELETE on the user, guarded by If-Match.
-func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, accountSID string) {
-	key, ok := userKey(r, accountSID)
-	if !ok {
-		notFound(w, r)
-		return
-	}
+func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, key flexapi.UserKey) {
 	if err := s.store.DeleteUser(r.Context(), key, ifMatch(r)); err != nil {
 		s.writeError(w, r, err)
 		return
