@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"go.yaml.in/yaml/v3"
@@ -40,15 +42,25 @@ type seedInstance struct {
 }
 
 func readSeed(path string) (seedFile, error) {
-	var s seedFile
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return s, err
+		return seedFile{}, err
 	}
+	s, err := parseSeed(b)
+	if err != nil {
+		return s, fmt.Errorf("seed %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// parseSeed reads a seed from YAML or JSON; an unknown key is an error, so
+// that a typo does not pass silently.
+func parseSeed(b []byte) (seedFile, error) {
+	var s seedFile
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&s); err != nil {
-		return s, fmt.Errorf("seed %s: %w", path, err)
+	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
+		return s, err
 	}
 	return s, nil
 }
