@@ -365,6 +365,14 @@ func testUpsertUsers(t *testing.T, dsn string) {
 	if same.Version != 0 {
 		t.Errorf("an unchanged user's version moved to %d", same.Version)
 	}
+	changed := same
+	changed.Email = name("b@example.com")
+	if res, err := s.UpsertUsers(ctx, in, []flexapi.User{changed}); err != nil || res.Updated != 1 {
+		t.Fatalf("upserting a changed user: %+v %v", res, err)
+	}
+	if got, _ := s.User(ctx, keyA); *got.Email != "b@example.com" || got.Version != 1 || !got.CreatedDate.Equal(same.CreatedDate) {
+		t.Errorf("after an update through upsert: %+v", got)
+	}
 }
 
 func TestUsersPaging(t *testing.T) { eachBackend(t, testUsersPaging) }

@@ -253,36 +253,26 @@ func (s *Store) UpsertUsers(ctx context.Context, in flexapi.Instance, users []fl
 	var res UpsertResult
 	now := s.now().UTC().Truncate(1e9)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res = UpsertResult{}
 		existing, err := s.existingUsers(ctx, tx, in.SID, users)
 		if err != nil {
 			return err
 		}
-		upd, err := tx.PrepareContext(ctx, `UPDATE users SET user_sid = $1, worker_sid = $2, workspace_sid = $3, flex_team_sid = $4,
-			username = $5, email = $6, locale = $7, roles = $8, updated_date = $9, version = $10
-			WHERE instance_sid = $11 AND flex_user_sid = $12`)
-		if err != nil {
-			return err
+		// Each row is judged against the state the rows before it left, so
+		// that a SID twice in one batch counts as it would in two; the
+		// final state is written once, after the loop.
+		type state struct {
+			user           flexapi.User
+			fresh, changed bool
 		}
-		defer upd.Close()
-		var fresh []*flexapi.User
-		pending := map[string]int{} // index in fresh
-		for i := range users {
-			u := &users[i]
+		states := make(map[string]*state, len(users))
+		for sid, u := range existing {
+			states[sid] = &state{user: u}
+		}
+		var order []*state // the states to write, in the order they first changed
+		res = UpsertResult{}
+		for _, u := range users {
 			u.AccountSID, u.InstanceSID = in.AccountSID, in.SID
-			old, found := existing[u.FlexUserSID]
-			if j, ok := pending[u.FlexUserSID]; ok { // new in this very batch: insert the last values
-				if old.SameAs(u) {
-					res.Unchanged++
-					continue
-				}
-				created := fresh[j].CreatedDate
-				*fresh[j] = *u
-				fresh[j].CreatedDate, fresh[j].UpdatedDate, fresh[j].Version = created, now, old.Version+1
-				existing[u.FlexUserSID] = *fresh[j]
-				res.Updated++
-				continue
-			}
+			st, found := states[u.FlexUserSID]
 			switch {
 			case !found:
 				if u.CreatedDate.IsZero() {
@@ -291,22 +281,42 @@ func (s *Store) UpsertUsers(ctx context.Context, in flexapi.Instance, users []fl
 				if u.UpdatedDate.IsZero() {
 					u.UpdatedDate = u.CreatedDate
 				}
-				pending[u.FlexUserSID] = len(fresh)
-				fresh = append(fresh, u)
+				st = &state{user: u, fresh: true}
+				states[u.FlexUserSID] = st
+				order = append(order, st)
 				res.Inserted++
-			case old.SameAs(u):
-				*u = old
+			case st.user.SameAs(&u):
 				res.Unchanged++
 			default:
-				u.CreatedDate, u.UpdatedDate, u.Version = old.CreatedDate, now, old.Version+1
-				_, err = upd.ExecContext(ctx, u.UserSID, u.WorkerSID, u.WorkspaceSID, u.FlexTeamSID, u.Username, u.Email, u.Locale,
-					rolesValue(u.Roles), unix(now), u.Version, in.SID, u.FlexUserSID)
+				u.CreatedDate, u.UpdatedDate, u.Version = st.user.CreatedDate, now, st.user.Version+1
+				st.user = u
+				if !st.fresh && !st.changed {
+					order = append(order, st)
+				}
+				st.changed = true
 				res.Updated++
 			}
-			if err != nil {
+		}
+		var fresh []*flexapi.User
+		var update *sql.Stmt
+		for _, st := range order {
+			if st.fresh {
+				fresh = append(fresh, &st.user)
+				continue
+			}
+			if update == nil {
+				if update, err = tx.PrepareContext(ctx, `UPDATE users SET user_sid = $1, worker_sid = $2,
+					workspace_sid = $3, flex_team_sid = $4, username = $5, email = $6, locale = $7, roles = $8,
+					updated_date = $9, version = $10 WHERE instance_sid = $11 AND flex_user_sid = $12`); err != nil {
+					return err
+				}
+				defer update.Close()
+			}
+			u := st.user
+			if _, err := update.ExecContext(ctx, u.UserSID, u.WorkerSID, u.WorkspaceSID, u.FlexTeamSID, u.Username,
+				u.Email, u.Locale, rolesValue(u.Roles), unix(u.UpdatedDate), u.Version, in.SID, u.FlexUserSID); err != nil {
 				return err
 			}
-			existing[u.FlexUserSID] = *u // a SID twice in one batch: the second row sees the first
 		}
 		return s.insertUsers(ctx, tx, fresh)
 	})
