@@ -66,7 +66,7 @@ func (s *server) authed(h func(w http.ResponseWriter, r *http.Request, accountSI
 			tooManyRequests(w, wait)
 			return
 		}
-		accountSID, err := s.authenticate(r)
+		accountSID, err := s.authenticate(r, now)
 		if err != nil {
 			if flexapi.ErrorCode(err) == flexapi.EUNAUTHORIZED {
 				s.authFailed.take(client, now) // only failures spend the address's tokens
@@ -83,8 +83,8 @@ func (s *server) authed(h func(w http.ResponseWriter, r *http.Request, accountSI
 	})
 }
 
-func (s *server) authenticate(r *http.Request) (string, error) {
-	header, now := r.Header.Get("Authorization"), time.Now()
+func (s *server) authenticate(r *http.Request, now time.Time) (string, error) {
+	header := r.Header.Get("Authorization")
 	if account, ok := s.creds.get(header, now); ok {
 		return account, nil
 	}

@@ -36,8 +36,7 @@ const (
 // writeError is the one place where errors become HTTP responses.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
+	if errors.As(err, &tooLarge) {
 		writeErrorBody(w, http.StatusRequestEntityTooLarge, codeTooLarge,
 			"Request body too large: the limit is "+strconv.FormatInt(tooLarge.Limit, 10)+" bytes", "")
 		return

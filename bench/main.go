@@ -84,15 +84,11 @@ func run() error {
 	if err := ensureWrk(); err != nil {
 		return err
 	}
-	var err error
-	if c.work, err = os.MkdirTemp("", "flexapi-bench-"); err != nil {
+	cleanup, err := c.workspace("flexapi-bench-")
+	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(c.work)
-	c.flexapi = filepath.Join(c.work, "flexapi")
-	if err := build(c.flexapi); err != nil {
-		return err
-	}
+	defer cleanup()
 
 	var rows []result
 	var starts []startRow
@@ -124,12 +120,20 @@ func run() error {
 	return nil
 }
 
-func build(out string) error {
-	fmt.Println("building flexapi …")
-	if b, err := exec.Command("go", "build", "-o", out, "./cmd/flexapi").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s (run bench from the repository's root)", err, b)
+// workspace makes a scratch folder with a freshly built flexapi in it, and
+// returns what removes it.
+func (c *config) workspace(prefix string) (cleanup func(), err error) {
+	if c.work, err = os.MkdirTemp("", prefix); err != nil {
+		return nil, err
 	}
-	return nil
+	cleanup = func() { os.RemoveAll(c.work) }
+	c.flexapi = filepath.Join(c.work, "flexapi")
+	fmt.Println("building flexapi …")
+	if b, err := exec.Command("go", "build", "-o", c.flexapi, "./cmd/flexapi").CombinedOutput(); err != nil {
+		cleanup()
+		return nil, fmt.Errorf("go build: %v\n%s (run bench from the repository's root)", err, b)
+	}
+	return cleanup, nil
 }
 
 // mainSize is the size at which every scenario runs: 100,000 when asked for.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -29,15 +28,11 @@ func runSoak(args []string) error {
 		return err
 	}
 	var c config
-	var err error
-	if c.work, err = os.MkdirTemp("", "flexapi-soak-"); err != nil {
+	cleanup, err := c.workspace("flexapi-soak-")
+	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(c.work)
-	c.flexapi = filepath.Join(c.work, "flexapi")
-	if err := build(c.flexapi); err != nil {
-		return err
-	}
+	defer cleanup()
 	db := filepath.Join(c.work, "flexapi.db")
 	if _, err := prepare(c, db, *users); err != nil {
 		return err

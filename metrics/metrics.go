@@ -6,6 +6,7 @@ package metrics
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,16 +71,8 @@ func (m *Metrics) RequestStarted() { m.inFlight.Inc() }
 // RequestDone records an answered request.
 func (m *Metrics) RequestDone(route, method string, status int, d time.Duration) {
 	m.inFlight.Dec()
-	m.requests.WithLabelValues(route, method, statusText(status)).Inc()
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
-}
-
-func statusText(status int) string {
-	const digits = "0123456789"
-	if status < 100 || status > 999 {
-		return "other"
-	}
-	return string([]byte{digits[status/100], digits[status/10%10], digits[status%10]})
 }
 
 // Store wraps s so that every operation is timed and every failure counted.

@@ -116,17 +116,14 @@ func deleteUser(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	if u.fs.NArg() != 1 {
-		return usageError{errors.New("usage: flexapi users delete --instance GO… FU…")}
-	}
-	sid, err := sidFlag("FlexUserSid", flexapi.FlexUserPrefix, u.fs.Arg(0), true)
+	key, err := u.userArg(in, "delete")
 	if err != nil {
 		return err
 	}
-	if err := store.DeleteUser(ctx, flexapi.UserKey{AccountSID: in.AccountSID, InstanceSID: in.SID, FlexUserSID: sid}, nil); err != nil {
-		return explain(err, "user "+sid+" in instance "+in.SID)
+	if err := store.DeleteUser(ctx, key, nil); err != nil {
+		return explain(err, "user "+key.FlexUserSID+" in instance "+in.SID)
 	}
-	fmt.Fprintf(e.stdout, "User %s deleted.\n", sid)
+	fmt.Fprintf(e.stdout, "User %s deleted.\n", key.FlexUserSID)
 	return nil
 }
 

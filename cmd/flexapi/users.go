@@ -54,6 +54,15 @@ func newUserFlags(name string, e *env) userFlags {
 	return userFlags{instanceFlags: f, publicURL: f.fs.String("public-url", "http://127.0.0.1:8080", "base of the url field")}
 }
 
+// userArg reads the one FlexUser SID argument of "users VERB".
+func (u userFlags) userArg(in flexapi.Instance, verb string) (flexapi.UserKey, error) {
+	if u.fs.NArg() != 1 {
+		return flexapi.UserKey{}, usageError{fmt.Errorf("usage: flexapi users %s --instance GO… FU…", verb)}
+	}
+	sid, err := sidFlag("FlexUserSid", flexapi.FlexUserPrefix, u.fs.Arg(0), true)
+	return flexapi.UserKey{AccountSID: in.AccountSID, InstanceSID: in.SID, FlexUserSID: sid}, err
+}
+
 func (u userFlags) print(e *env, user flexapi.User) error {
 	rep := api.Representation(user, *u.publicURL)
 	if *u.json {
@@ -124,16 +133,13 @@ func getUser(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	if u.fs.NArg() != 1 {
-		return usageError{fmt.Errorf("usage: flexapi users get --instance GO… FU…")}
-	}
-	sid, err := sidFlag("FlexUserSid", flexapi.FlexUserPrefix, u.fs.Arg(0), true)
+	key, err := u.userArg(in, "get")
 	if err != nil {
 		return err
 	}
-	user, err := store.User(ctx, flexapi.UserKey{AccountSID: in.AccountSID, InstanceSID: in.SID, FlexUserSID: sid})
+	user, err := store.User(ctx, key)
 	if err != nil {
-		return explain(err, "user "+sid+" in instance "+in.SID)
+		return explain(err, "user "+key.FlexUserSID+" in instance "+in.SID)
 	}
 	return u.print(e, user)
 }
