@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"sync"
 	"time"
@@ -58,9 +57,6 @@ func (c *credentialCache) put(header, accountSID string, now time.Time) {
 // passes the authenticated account's SID to h.
 func (s *server) authed(h func(w http.ResponseWriter, r *http.Request, accountSID string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
-		defer cancel()
-		r = r.WithContext(ctx)
 		now, client := time.Now(), clientAddress(r)
 		if wait := s.authFailed.wait(client, now); wait > 0 {
 			tooManyRequests(w, wait)

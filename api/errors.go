@@ -96,8 +96,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		// Only our own types reach here, so this is a programming error.
 		panic(err)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	writeBody(w, status, body)
+}
+
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = jsonType
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	w.Write(body)
 }
+
+// jsonType is shared by every response: header values are only ever
+// replaced, never changed in place.
+var jsonType = []string{"application/json"}

@@ -35,7 +35,9 @@ func requestID(ctx context.Context) string { return info(ctx).id }
 func newRequestID() string {
 	var b [16]byte
 	rand.Read(b[:])
-	return "RQ" + hex.EncodeToString(b[:])
+	id := [34]byte{'R', 'Q'}
+	hex.Encode(id[2:], b[:])
+	return string(id[:])
 }
 
 // observe gives every response its request id, duration and CORS headers,
@@ -48,7 +50,12 @@ func (s *server) observe(next http.Handler) http.Handler {
 		rec := &recorder{ResponseWriter: w, start: start}
 		w.Header().Set("Twilio-Request-Id", ri.id)
 		s.cors.apply(w.Header(), r.Header.Get("Origin"))
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
+		// One context for the whole request: it names the request for the
+		// log, and bounds the store's work so that a store that does not
+		// answer gives a 503 rather than a hung client.
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, ri), s.timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 
 		defer func() {
 			if v := recover(); v != nil {
@@ -143,6 +150,7 @@ type corsPolicy struct {
 	anyOrigin bool
 	origins   []string
 	methods   string
+	fixed     http.Header // the headers that do not depend on the request
 }
 
 const (
@@ -156,6 +164,14 @@ func newCORSPolicy(origins []string, strict bool) corsPolicy {
 		c.methods = "GET, POST, OPTIONS"
 	}
 	c.anyOrigin = len(origins) == 0 || slices.Contains(origins, "*")
+	c.fixed = http.Header{}
+	c.fixed.Set("Access-Control-Allow-Methods", c.methods)
+	c.fixed.Set("Access-Control-Allow-Headers", corsHeaders)
+	c.fixed.Set("Access-Control-Expose-Headers", corsExpose)
+	if c.anyOrigin {
+		c.fixed.Set("Access-Control-Allow-Origin", "*")
+		c.fixed.Set("Access-Control-Allow-Credentials", "false")
+	}
 	return c
 }
 
@@ -163,10 +179,11 @@ func newCORSPolicy(origins []string, strict bool) corsPolicy {
 // list, a matching origin is reflected and may send credentials; any other
 // origin gets no Access-Control-Allow-Origin, so browsers refuse the response.
 func (c corsPolicy) apply(h http.Header, origin string) {
+	for k, v := range c.fixed {
+		h[k] = v // shared: header values are replaced, never changed in place
+	}
 	switch {
 	case c.anyOrigin:
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Allow-Credentials", "false")
 	case origin != "" && slices.Contains(c.origins, origin):
 		h.Set("Access-Control-Allow-Origin", origin)
 		h.Set("Access-Control-Allow-Credentials", "true")
@@ -175,9 +192,6 @@ func (c corsPolicy) apply(h http.Header, origin string) {
 		h.Set("Access-Control-Allow-Credentials", "false")
 		h.Add("Vary", "Origin")
 	}
-	h.Set("Access-Control-Allow-Methods", c.methods)
-	h.Set("Access-Control-Allow-Headers", corsHeaders)
-	h.Set("Access-Control-Expose-Headers", corsExpose)
 }
 
 // preflight answers a browser's CORS preflight; the headers are already set.

@@ -11,8 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/url"
 	"path"
+	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,12 +38,14 @@ type Store struct {
 	now     func() time.Time
 	dialect dialect
 	hot     hotStatements
+	reads   userReads
 }
 
 // hotStatements are the reads of every request, prepared once: parsing the
 // SQL again for each request cost a quarter of a fetch.
 type hotStatements struct {
-	user, account, key *sql.Stmt
+	account, key *sql.Stmt
+	users        map[int]*sql.Stmt // by number of keys; see usersByKeyQueries
 }
 
 func (s *Store) prepareHot(ctx context.Context) error {
@@ -53,7 +58,10 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		st, err = s.read.PrepareContext(ctx, query)
 		return st
 	}
-	s.hot.user = prepare(`SELECT ` + userColumns + ` FROM users WHERE instance_sid = $1 AND flex_user_sid = $2 AND account_sid = $3`)
+	s.hot.users = map[int]*sql.Stmt{}
+	for n, q := range s.dialect.usersByKeyQueries() {
+		s.hot.users[n] = prepare(q)
+	}
 	s.hot.account = prepare(`SELECT sid, status, primary_token_hash, secondary_token_hash FROM accounts WHERE sid = $1`)
 	s.hot.key = prepare(`SELECT k.account_sid, a.status, k.secret_hash
 		FROM api_keys k JOIN accounts a ON a.sid = k.account_sid WHERE k.sid = $1`)
@@ -117,9 +125,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.write.SetMaxIdleConns(1)
 	s.write.SetConnMaxLifetime(0)
 	s.write.SetConnMaxIdleTime(0)
+	// SQLite reads are work for this process's CPUs: more batches at once
+	// than CPUs would only make each smaller.
+	s.reads.limit, s.reads.lookup = 1, s.lookupSQLite
 	if s.read != s.write {
 		s.read.SetMaxOpenConns(8)
 		s.read.SetMaxIdleConns(8)
+		s.reads.limit = runtime.GOMAXPROCS(0)
 	}
 	// Processes that open a new file at once can find it busy while one of
 	// them switches it to WAL, which SQLite reports at once rather than
@@ -165,7 +177,7 @@ func fileURI(file string, writer bool) string {
 
 // Close releases the database.
 func (s *Store) Close() error {
-	for _, st := range []*sql.Stmt{s.hot.user, s.hot.account, s.hot.key} {
+	for _, st := range append([]*sql.Stmt{s.hot.account, s.hot.key}, slices.Collect(maps.Values(s.hot.users))...) {
 		if st != nil {
 			st.Close()
 		}

@@ -28,15 +28,39 @@ func scanUser(sc scanner) (flexapi.User, error) {
 	u.UserSID, u.WorkerSID, u.WorkspaceSID, u.FlexTeamSID = ptr(userSID), ptr(workerSID), ptr(workspaceSID), ptr(teamSID)
 	u.Username, u.Email, u.Locale = ptr(username), ptr(email), ptr(locale)
 	if roles.Valid {
-		if err := json.Unmarshal([]byte(roles.String), &u.Roles); err != nil {
+		if u.Roles, err = decodeRoles(roles.String); err != nil {
 			return u, err
-		}
-		if u.Roles == nil {
-			u.Roles = []string{}
 		}
 	}
 	u.CreatedDate, u.UpdatedDate = fromUnix(created), fromUnix(updated)
 	return u, nil
+}
+
+// decodeRoles reads the roles column, a JSON array of strings as
+// json.Marshal writes it. Roles without escapes, as good as all of them, are
+// split without a JSON decoder, which was a tenth of a read.
+func decodeRoles(s string) ([]string, error) {
+	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' && !strings.Contains(s, `\`) {
+		body := s[1 : len(s)-1]
+		if body == "" {
+			return []string{}, nil
+		}
+		if len(body) >= 2 && body[0] == '"' && body[len(body)-1] == '"' {
+			// Without escapes, a quote can only delimit: "," separates.
+			roles := strings.Split(body[1:len(body)-1], `","`)
+			if !slices.ContainsFunc(roles, func(r string) bool { return strings.Contains(r, `"`) }) {
+				return roles, nil
+			}
+		}
+	}
+	var roles []string
+	if err := json.Unmarshal([]byte(s), &roles); err != nil {
+		return nil, err
+	}
+	if roles == nil {
+		roles = []string{}
+	}
+	return roles, nil
 }
 
 func ptr(v sql.NullString) *string {
@@ -82,8 +106,7 @@ func (s *Store) CreateUser(ctx context.Context, u *flexapi.User) error {
 // User returns the user named by key, or ENOTFOUND when it does not exist for
 // key's account.
 func (s *Store) User(ctx context.Context, key flexapi.UserKey) (flexapi.User, error) {
-	u, err := scanUser(s.hot.user.QueryRowContext(ctx, key.InstanceSID, key.FlexUserSID, key.AccountSID))
-	return u, wrap(err)
+	return s.reads.read(ctx, key)
 }
 
 // lockedUser reads one user inside a write transaction and holds its row

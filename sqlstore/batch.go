@@ -1,0 +1,186 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flexapi/flexapi"
+)
+
+// userReads gathers the user reads of concurrent requests into few queries.
+// Every query pays a fixed price whatever its size (a round trip to
+// PostgreSQL; a read transaction, a pooled connection and a statement run in
+// SQLite), so under load one query for many reads costs far less than one
+// each. A read joins only a batch that has not been sent yet, never one in
+// flight, so it sees every write committed before it was asked for: the same
+// promise as a query of its own. A read that finds a query slot free sends its
+// batch at once: batching adds no wait when the store keeps up.
+type userReads struct {
+	mu      sync.Mutex
+	waiting []*userRead
+	running int // batches being read
+	limit   int // most batches read at once
+	lookup  func(ctx context.Context, keys []flexapi.UserKey) (*sql.Rows, error)
+}
+
+type userRead struct {
+	ctx  context.Context
+	key  flexapi.UserKey
+	user flexapi.User
+	err  error
+	done chan struct{}
+}
+
+// maxBatch bounds the keys of one query.
+const maxBatch = 64
+
+// read returns the user named by key, or ENOTFOUND.
+func (b *userReads) read(ctx context.Context, key flexapi.UserKey) (flexapi.User, error) {
+	r := &userRead{ctx: ctx, key: key, done: make(chan struct{})}
+	b.mu.Lock()
+	b.waiting = append(b.waiting, r)
+	lead := b.running < b.limit
+	if lead {
+		b.running++
+	}
+	b.mu.Unlock()
+	if lead {
+		if batch := b.next(); batch != nil {
+			b.run(batch)
+			if batch = b.next(); batch != nil {
+				// Others queued meanwhile: a goroutine of the store serves
+				// them, so that this request answers now.
+				go b.runAll(batch)
+			}
+		}
+	}
+	select {
+	case <-r.done:
+		return r.user, r.err
+	case <-ctx.Done():
+		return flexapi.User{}, wrap(ctx.Err())
+	}
+}
+
+// next takes the oldest waiting reads, or gives up the caller's slot when
+// none wait. Taking and giving up under one lock means that no read is left
+// waiting with nobody to serve it.
+func (b *userReads) next() []*userRead {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.waiting) == 0 {
+		b.running--
+		return nil
+	}
+	n := min(len(b.waiting), maxBatch)
+	batch := b.waiting[:n:n]
+	b.waiting = b.waiting[n:]
+	return batch
+}
+
+func (b *userReads) runAll(batch []*userRead) {
+	for ; batch != nil; batch = b.next() {
+		b.run(batch)
+	}
+}
+
+// run reads one batch and hands each read its answer.
+func (b *userReads) run(batch []*userRead) {
+	keys := make([]flexapi.UserKey, 0, len(batch))
+	for _, r := range batch {
+		if r.ctx.Err() == nil { // a read nobody awaits any more is not asked for
+			keys = append(keys, r.key)
+		}
+	}
+	found := map[[2]string]flexapi.User{}
+	var err error
+	if len(keys) > 0 {
+		ctx, cancel := batchContext(batch)
+		found, err = b.query(ctx, keys)
+		cancel()
+	}
+	for _, r := range batch {
+		u, ok := found[[2]string{r.key.InstanceSID, r.key.FlexUserSID}]
+		switch {
+		case r.ctx.Err() != nil:
+			r.err = wrap(r.ctx.Err())
+		case err != nil:
+			r.err = err
+		case !ok || u.AccountSID != r.key.AccountSID:
+			r.err = flexapi.Errorf(flexapi.ENOTFOUND, "not found")
+		default:
+			r.user = u
+		}
+		close(r.done)
+	}
+}
+
+func (b *userReads) query(ctx context.Context, keys []flexapi.UserKey) (map[[2]string]flexapi.User, error) {
+	rows, err := b.lookup(ctx, keys)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	users, err := collect(rows, scanUser)
+	found := make(map[[2]string]flexapi.User, len(users))
+	for _, u := range users {
+		found[[2]string{u.InstanceSID, u.FlexUserSID}] = u
+	}
+	return found, err
+}
+
+// batchContext bounds a batch's query by the latest deadline among its
+// reads: it serves them all, so no single caller may cancel it.
+func batchContext(batch []*userRead) (context.Context, context.CancelFunc) {
+	var latest time.Time
+	for _, r := range batch {
+		d, ok := r.ctx.Deadline()
+		if !ok {
+			return context.WithCancel(context.Background())
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	return context.WithDeadline(context.Background(), latest)
+}
+
+// lookupSQLite reads keys with the prepared statement of the next size up,
+// the last key repeated to fill it: a handful of statements serve every size.
+func (s *Store) lookupSQLite(ctx context.Context, keys []flexapi.UserKey) (*sql.Rows, error) {
+	size := 1
+	for size < len(keys) {
+		size *= 2
+	}
+	args := make([]any, 0, 2*size)
+	for i := range size {
+		k := keys[min(i, len(keys)-1)]
+		args = append(args, k.InstanceSID, k.FlexUserSID)
+	}
+	return s.hot.users[size].QueryContext(ctx, args...)
+}
+
+// lookupPostgres reads keys with one statement of two array parameters.
+func (s *Store) lookupPostgres(ctx context.Context, keys []flexapi.UserKey) (*sql.Rows, error) {
+	instances, sids := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		instances[i], sids[i] = k.InstanceSID, k.FlexUserSID
+	}
+	return s.hot.users[0].QueryContext(ctx, instances, sids)
+}
+
+// usersByKeyQueries are the statements of the lookups, by number of keys (0:
+// any number, as arrays).
+func (d dialect) usersByKeyQueries() map[int]string {
+	const head = `SELECT ` + userColumns + ` FROM users WHERE (instance_sid, flex_user_sid) IN `
+	if d.arrays {
+		return map[int]string{0: head + `(SELECT * FROM unnest($1::text[], $2::text[]))`}
+	}
+	queries := map[int]string{}
+	for n := 1; n <= maxBatch; n *= 2 {
+		queries[n] = head + `(VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") + `)`
+	}
+	return queries
+}
