@@ -164,6 +164,9 @@ func (s *Store) lookupSQLite(ctx context.Context, keys []flexapi.UserKey) (*sql.
 
 // lookupPostgres reads keys with one statement of two array parameters.
 func (s *Store) lookupPostgres(ctx context.Context, keys []flexapi.UserKey) (*sql.Rows, error) {
+	if len(keys) == 1 {
+		return s.hot.users[1].QueryContext(ctx, keys[0].InstanceSID, keys[0].FlexUserSID)
+	}
 	instances, sids := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
 		instances[i], sids[i] = k.InstanceSID, k.FlexUserSID
@@ -172,15 +175,17 @@ func (s *Store) lookupPostgres(ctx context.Context, keys []flexapi.UserKey) (*sq
 }
 
 // usersByKeyQueries are the statements of the lookups, by number of keys (0:
-// any number, as arrays).
+// any number, as arrays). A read without company is a plain equality, which
+// costs neither a list nor an array.
 func (d dialect) usersByKeyQueries() map[int]string {
-	const head = `SELECT ` + userColumns + ` FROM users WHERE (instance_sid, flex_user_sid) IN `
+	const head = `SELECT ` + userColumns + ` FROM users WHERE `
+	queries := map[int]string{1: head + `instance_sid = $1 AND flex_user_sid = $2`}
 	if d.arrays {
-		return map[int]string{0: head + `(SELECT * FROM unnest($1::text[], $2::text[]))`}
+		queries[0] = head + `(instance_sid, flex_user_sid) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
+		return queries
 	}
-	queries := map[int]string{}
-	for n := 1; n <= maxBatch; n *= 2 {
-		queries[n] = head + `(VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") + `)`
+	for n := 2; n <= maxBatch; n *= 2 {
+		queries[n] = head + `(instance_sid, flex_user_sid) IN (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") + `)`
 	}
 	return queries
 }
