@@ -21,11 +21,6 @@ import (
 // see the batches form: a test of batching that never batched would prove
 // nothing.
 
-func eachStore(t *testing.T, test func(t *testing.T, dsn string)) {
-	t.Run("sqlite", func(t *testing.T) { test(t, filepath.Join(t.TempDir(), "flexapi.db")) })
-	t.Run("postgres", func(t *testing.T) { test(t, pgtest.URL(t)) })
-}
-
 func open(t *testing.T, dsn string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), dsn)
@@ -86,7 +81,9 @@ func twoTenants(t *testing.T, s *Store, n int) (a, b []flexapi.UserKey) {
 // share queries, and each gets the answer to its own question: its user, or
 // ENOTFOUND for another account's user (same instance and SID, other
 // account) and for an absent one.
-func TestBatchedReadsAnswerEachReader(t *testing.T) { eachStore(t, testBatchedReadsAnswerEachReader) }
+func TestBatchedReadsAnswerEachReader(t *testing.T) {
+	pgtest.EachStore(t, testBatchedReadsAnswerEachReader)
+}
 
 func testBatchedReadsAnswerEachReader(t *testing.T, dsn string) {
 	s := open(t, dsn)
@@ -128,7 +125,7 @@ func testBatchedReadsAnswerEachReader(t *testing.T, dsn string) {
 // before the read began is in its answer, also when the write went through
 // another process's store (another replica, or an admin command).
 func TestBatchedReadsSeeAcknowledgedWrites(t *testing.T) {
-	eachStore(t, testBatchedReadsSeeAcknowledgedWrites)
+	pgtest.EachStore(t, testBatchedReadsSeeAcknowledgedWrites)
 }
 
 func testBatchedReadsSeeAcknowledgedWrites(t *testing.T, dsn string) {

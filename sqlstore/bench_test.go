@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 
 	"github.com/flexapi/flexapi"
@@ -14,13 +13,8 @@ import (
 // The raw store operations under the HTTP layer: BenchmarkFetch and
 // BenchmarkUpdate in package api minus these is the HTTP layer's own cost.
 
-func eachBackendB(b *testing.B, bench func(b *testing.B, dsn string)) {
-	b.Run("sqlite", func(b *testing.B) { bench(b, filepath.Join(b.TempDir(), "flexapi.db")) })
-	b.Run("postgres", func(b *testing.B) { bench(b, pgtest.URL(b)) })
-}
-
 func BenchmarkUser(b *testing.B) {
-	eachBackendB(b, func(b *testing.B, dsn string) {
+	pgtest.EachStore(b, func(b *testing.B, dsn string) {
 		s, _ := seeded(&testing.T{}, dsn)
 		ctx := context.Background()
 		b.ReportAllocs()
@@ -33,7 +27,7 @@ func BenchmarkUser(b *testing.B) {
 }
 
 func BenchmarkUpdateUser(b *testing.B) {
-	eachBackendB(b, func(b *testing.B, dsn string) {
+	pgtest.EachStore(b, func(b *testing.B, dsn string) {
 		s, _ := seeded(&testing.T{}, dsn)
 		ctx := context.Background()
 		b.ReportAllocs()
@@ -49,7 +43,7 @@ func BenchmarkUpdateUser(b *testing.B) {
 }
 
 func BenchmarkCredential(b *testing.B) {
-	eachBackendB(b, func(b *testing.B, dsn string) {
+	pgtest.EachStore(b, func(b *testing.B, dsn string) {
 		s, _ := seeded(&testing.T{}, dsn)
 		ctx := context.Background()
 		b.ReportAllocs()
@@ -66,7 +60,7 @@ func BenchmarkCredential(b *testing.B) {
 // at once, as a server under load asks: the reads share batched queries, so
 // the time per read is well below BenchmarkUser's.
 func BenchmarkUserConcurrent(b *testing.B) {
-	eachBackendB(b, func(b *testing.B, dsn string) {
+	pgtest.EachStore(b, func(b *testing.B, dsn string) {
 		s, _ := seeded(&testing.T{}, dsn)
 		ctx := context.Background()
 		in := flexapi.Instance{SID: instance, AccountSID: accountA}

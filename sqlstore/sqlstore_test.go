@@ -34,13 +34,6 @@ func openFile(t *testing.T, path string) *sqlstore.Store {
 	return s
 }
 
-// eachBackend runs test on a fresh SQLite file, and on a fresh PostgreSQL
-// schema when FLEXAPI_TEST_POSTGRES_URL is set: one body, both stores.
-func eachBackend(t *testing.T, test func(t *testing.T, dsn string)) {
-	t.Run("sqlite", func(t *testing.T) { test(t, filepath.Join(t.TempDir(), "flexapi.db")) })
-	t.Run("postgres", func(t *testing.T) { test(t, pgtest.URL(t)) })
-}
-
 // TestMain says which tests will be skipped, since go test does not.
 func TestMain(m *testing.M) {
 	if os.Getenv(pgtest.EnvVar) == "" {
@@ -74,7 +67,7 @@ func seeded(t *testing.T, dsn string) (*sqlstore.Store, string) {
 
 var keyA = flexapi.UserKey{AccountSID: accountA, InstanceSID: instance, FlexUserSID: userSID}
 
-func TestUserRoundTrip(t *testing.T) { eachBackend(t, testUserRoundTrip) }
+func TestUserRoundTrip(t *testing.T) { pgtest.EachStore(t, testUserRoundTrip) }
 
 func testUserRoundTrip(t *testing.T, dsn string) {
 	s, _ := seeded(t, dsn)
@@ -93,7 +86,7 @@ func testUserRoundTrip(t *testing.T, dsn string) {
 	}
 }
 
-func TestRolesNullAndEmpty(t *testing.T) { eachBackend(t, testRolesNullAndEmpty) }
+func TestRolesNullAndEmpty(t *testing.T) { pgtest.EachStore(t, testRolesNullAndEmpty) }
 
 func testRolesNullAndEmpty(t *testing.T, dsn string) {
 	s, _ := seeded(t, dsn)
@@ -113,7 +106,7 @@ func testRolesNullAndEmpty(t *testing.T, dsn string) {
 	}
 }
 
-func TestTenancy(t *testing.T) { eachBackend(t, testTenancy) }
+func TestTenancy(t *testing.T) { pgtest.EachStore(t, testTenancy) }
 
 func testTenancy(t *testing.T, dsn string) {
 	s, _ := seeded(t, dsn)
@@ -140,7 +133,7 @@ func testTenancy(t *testing.T, dsn string) {
 	}
 }
 
-func TestUpdateUser(t *testing.T) { eachBackend(t, testUpdateUser) }
+func TestUpdateUser(t *testing.T) { pgtest.EachStore(t, testUpdateUser) }
 
 func testUpdateUser(t *testing.T, dsn string) {
 	s, _ := seeded(t, dsn)
@@ -164,7 +157,9 @@ func testUpdateUser(t *testing.T, dsn string) {
 
 // Concurrent writers never lose an update: every change is one atomic
 // read-modify-write, so the version counts them all.
-func TestConcurrentUpdatesLoseNothing(t *testing.T) { eachBackend(t, testConcurrentUpdatesLoseNothing) }
+func TestConcurrentUpdatesLoseNothing(t *testing.T) {
+	pgtest.EachStore(t, testConcurrentUpdatesLoseNothing)
+}
 
 func testConcurrentUpdatesLoseNothing(t *testing.T, dsn string) {
 	s, path := seeded(t, dsn)
@@ -200,7 +195,7 @@ func testConcurrentUpdatesLoseNothing(t *testing.T, dsn string) {
 	}
 }
 
-func TestCredentials(t *testing.T) { eachBackend(t, testCredentials) }
+func TestCredentials(t *testing.T) { pgtest.EachStore(t, testCredentials) }
 
 func testCredentials(t *testing.T, dsn string) {
 	s, _ := seeded(t, dsn)
@@ -237,7 +232,9 @@ func testCredentials(t *testing.T, dsn string) {
 	}
 }
 
-func TestConflictsAndMissingParents(t *testing.T) { eachBackend(t, testConflictsAndMissingParents) }
+func TestConflictsAndMissingParents(t *testing.T) {
+	pgtest.EachStore(t, testConflictsAndMissingParents)
+}
 
 func testConflictsAndMissingParents(t *testing.T, dsn string) {
 	s, _ := seeded(t, dsn)
@@ -262,7 +259,7 @@ func testConflictsAndMissingParents(t *testing.T, dsn string) {
 }
 
 func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
-	eachBackend(t, testReopenKeepsDataAndMigratesOnce)
+	pgtest.EachStore(t, testReopenKeepsDataAndMigratesOnce)
 }
 
 func testReopenKeepsDataAndMigratesOnce(t *testing.T, dsn string) {
@@ -337,7 +334,7 @@ func TestOpenRejects(t *testing.T) {
 	}
 }
 
-func TestUpsertUsers(t *testing.T) { eachBackend(t, testUpsertUsers) }
+func TestUpsertUsers(t *testing.T) { pgtest.EachStore(t, testUpsertUsers) }
 
 func testUpsertUsers(t *testing.T, dsn string) {
 	s, _ := seeded(t, dsn)
@@ -375,7 +372,7 @@ func testUpsertUsers(t *testing.T, dsn string) {
 	}
 }
 
-func TestUsersPaging(t *testing.T) { eachBackend(t, testUsersPaging) }
+func TestUsersPaging(t *testing.T) { pgtest.EachStore(t, testUsersPaging) }
 
 func testUsersPaging(t *testing.T, dsn string) {
 	s, _ := seeded(t, dsn)
@@ -417,7 +414,7 @@ func testUsersPaging(t *testing.T, dsn string) {
 	}
 }
 
-func TestDeletes(t *testing.T) { eachBackend(t, testDeletes) }
+func TestDeletes(t *testing.T) { pgtest.EachStore(t, testDeletes) }
 
 func testDeletes(t *testing.T, dsn string) {
 	s, _ := seeded(t, dsn)
@@ -459,7 +456,9 @@ func testDeletes(t *testing.T, dsn string) {
 }
 
 // Replicas that start at once apply each migration once.
-func TestConcurrentOpenMigratesOnce(t *testing.T) { eachBackend(t, testConcurrentOpenMigratesOnce) }
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	pgtest.EachStore(t, testConcurrentOpenMigratesOnce)
+}
 
 func testConcurrentOpenMigratesOnce(t *testing.T, dsn string) {
 	var wg sync.WaitGroup

@@ -1,6 +1,7 @@
 // Package pgtest gives tests a PostgreSQL schema of their own on the server
 // named by FLEXAPI_TEST_POSTGRES_URL, so that tests never see each other's
-// data; without the variable, the tests that need it are skipped.
+// data; without the variable, the tests that need it are skipped. EachStore
+// runs one test body on SQLite and on PostgreSQL.
 package pgtest
 
 import (
@@ -10,6 +11,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -49,4 +51,17 @@ func URL(t testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// runner is *testing.T or *testing.B: a test that runs subtests of its kind.
+type runner[T any] interface {
+	testing.TB
+	Run(name string, f func(T)) bool
+}
+
+// EachStore runs test on a fresh SQLite file, and on a fresh PostgreSQL
+// schema when EnvVar is set (skipped otherwise): one body, both stores.
+func EachStore[T runner[T]](t T, test func(t T, dsn string)) {
+	t.Run("sqlite", func(t T) { test(t, filepath.Join(t.TempDir(), "flexapi.db")) })
+	t.Run("postgres", func(t T) { test(t, URL(t)) })
 }
