@@ -16,8 +16,8 @@ import (
 // SQLite), so under load one query for many reads costs far less than one
 // each. A read joins only a batch that has not been sent yet, never one in
 // flight, so it sees every write committed before it was asked for: the same
-// promise as a query of its own. A read that finds a query slot free sends its
-// batch at once: batching adds no wait when the store keeps up.
+// promise as a query of its own. A read that finds a query slot free is sent
+// at once: batching adds no wait when the store keeps up.
 type userReads struct {
 	mu      sync.Mutex
 	waiting []*userRead
@@ -37,31 +37,30 @@ type userRead struct {
 // maxBatch bounds the keys of one query.
 const maxBatch = 64
 
-// read returns the user named by key, or ENOTFOUND.
+// read returns the user named by key, or ENOTFOUND. The queries run on
+// goroutines of their own, so that a read gives up at its own deadline even
+// when the query serving it waits on a store that does not answer.
 func (b *userReads) read(ctx context.Context, key flexapi.UserKey) (flexapi.User, error) {
 	r := &userRead{ctx: ctx, key: key, done: make(chan struct{})}
 	b.mu.Lock()
 	b.waiting = append(b.waiting, r)
-	lead := b.running < b.limit
-	if lead {
+	if b.running < b.limit {
 		b.running++
+		go b.serve()
 	}
 	b.mu.Unlock()
-	if lead {
-		if batch := b.next(); batch != nil {
-			b.run(batch)
-			if batch = b.next(); batch != nil {
-				// Others queued meanwhile: a goroutine of the store serves
-				// them, so that this request answers now.
-				go b.runAll(batch)
-			}
-		}
-	}
 	select {
 	case <-r.done:
 		return r.user, r.err
 	case <-ctx.Done():
 		return flexapi.User{}, wrap(ctx.Err())
+	}
+}
+
+// serve reads batches while reads wait.
+func (b *userReads) serve() {
+	for batch := b.next(); batch != nil; batch = b.next() {
+		b.run(batch)
 	}
 }
 
@@ -79,12 +78,6 @@ func (b *userReads) next() []*userRead {
 	batch := b.waiting[:n:n]
 	b.waiting = b.waiting[n:]
 	return batch
-}
-
-func (b *userReads) runAll(batch []*userRead) {
-	for ; batch != nil; batch = b.next() {
-		b.run(batch)
-	}
 }
 
 // run reads one batch and hands each read its answer.

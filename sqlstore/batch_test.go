@@ -225,3 +225,36 @@ func TestDecodeRolesAgreesWithEncodingJSON(t *testing.T) {
 		t.Error("a broken array decoded")
 	}
 }
+
+// A read gives up at its own deadline even when the query serving it hangs,
+// deaf to cancellation (a store behind a broken network): a request gets its
+// 503 on time, and the store serves again once the query returns.
+func TestBatchedReadGivesUpWhileItsQueryHangs(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "flexapi.db"))
+	a, _ := twoTenants(t, s, 1)
+	release := make(chan struct{})
+	lookup := s.reads.lookup
+	s.reads.lookup = func(ctx context.Context, keys []flexapi.UserKey) (*sql.Rows, error) {
+		<-release
+		return lookup(context.Background(), keys)
+	}
+	answered := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		_, err := s.User(ctx, a[0])
+		answered <- err
+	}()
+	select {
+	case err := <-answered:
+		if flexapi.ErrorCode(err) != flexapi.EUNAVAILABLE {
+			t.Errorf("read whose query hangs: %v; want EUNAVAILABLE", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("a read with a 50 ms deadline was still waiting after 5 s on a hung query")
+	}
+	close(release)
+	if u, err := s.User(context.Background(), a[0]); err != nil || u.FlexUserSID != a[0].FlexUserSID {
+		t.Errorf("read after the store answers again: %+v, %v", u, err)
+	}
+}
