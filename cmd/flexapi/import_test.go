@@ -93,6 +93,15 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 }
 
+// One row is "1 row", in the summary and in the error.
+func TestImportOfOneBadRow(t *testing.T) {
+	f := newFixture(t)
+	out, err := cli(t, nil, "import", "--db", f.db, "--instance", f.instance, writeFile(t, "u.jsonl", `{"email":"bad-address"}`+"\n"))
+	if err == nil || err.Error() != "1 row rejected" || !strings.HasPrefix(out, "1 row: 0 inserted, 0 updated, 0 unchanged, 1 rejected\n") {
+		t.Errorf("import of one bad row: %q, %v", out, err)
+	}
+}
+
 func TestImportCSV(t *testing.T) {
 	f := newFixture(t)
 	csvText := "flex_user_sid,username,email,locale,roles,version\n" +

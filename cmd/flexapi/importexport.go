@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,7 +146,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("import stopped after %d rows (every batch before it is committed): %w", sum.Rows, err)
 	}
 	if len(sum.Rejected) > 0 {
-		return fmt.Errorf("%d rows rejected", len(sum.Rejected))
+		return errors.New(rows(len(sum.Rejected)) + " rejected")
 	}
 	return nil
 }
@@ -253,9 +254,17 @@ func readBatches(ctx context.Context, reader recordReader, size int, out chan<- 
 	}
 }
 
+// rows is "1 row" or "N rows".
+func rows(n int) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return strconv.Itoa(n) + " rows"
+}
+
 func printSummary(w io.Writer, sum importSummary) {
-	fmt.Fprintf(w, "%d rows: %d inserted, %d updated, %d unchanged, %d rejected\n",
-		sum.Rows, sum.Inserted, sum.Updated, sum.Unchanged, len(sum.Rejected))
+	fmt.Fprintf(w, "%s: %d inserted, %d updated, %d unchanged, %d rejected\n",
+		rows(sum.Rows), sum.Inserted, sum.Updated, sum.Unchanged, len(sum.Rejected))
 	for _, r := range sum.Rejected {
 		fmt.Fprintf(w, "  rejected %s\n", r)
 	}
