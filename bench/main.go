@@ -4,7 +4,7 @@
 // absolute figures.
 //
 //	go run ./bench [-sizes 1000,100000,1000000] [-duration 5s] [-connections 64]
-//	               [-postgres postgres://…]
+//	               [-postgres postgres://…] [-prism]
 //	go run ./bench soak [-minutes 10] [-rate 2000] [-users 10000]
 package main
 
@@ -45,6 +45,7 @@ type config struct {
 	duration    time.Duration
 	connections int
 	postgres    string
+	prism       bool
 	work        string // scratch folder
 	flexapi     string // the built binary
 }
@@ -73,6 +74,7 @@ func run() error {
 	flag.DurationVar(&c.duration, "duration", 5*time.Second, "length of each load run")
 	flag.IntVar(&c.connections, "connections", 64, "concurrent connections of the load generator")
 	flag.StringVar(&c.postgres, "postgres", "", "also measure over this PostgreSQL database (a schema of its own is made and dropped)")
+	flag.BoolVar(&c.prism, "prism", false, "also measure Stoplight Prism mocking flexapi's OpenAPI document (installed with npm ci in "+prismDir+")")
 	flag.Parse()
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -110,6 +112,13 @@ func run() error {
 			return err
 		}
 		rows = append(rows, r...)
+	}
+	if c.prism {
+		r, err := measurePrism(c)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r)
 	}
 	again, err := measureBaseline(c)
 	if err != nil {
