@@ -76,7 +76,9 @@ func (b *userReads) next() []*userRead {
 	}
 	n := min(len(b.waiting), maxBatch)
 	batch := b.waiting[:n:n]
-	b.waiting = b.waiting[n:]
+	if b.waiting = b.waiting[n:]; len(b.waiting) == 0 {
+		b.waiting = nil // the served reads go with their batch, not with the queue
+	}
 	return batch
 }
 
