@@ -47,7 +47,7 @@ func TestRepresentationEncodesAsEncodingJSON(t *testing.T) {
 		AccountSID: "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", InstanceSID: "GOaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		FlexUserSID: "FUaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", UserSID: str("USaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
 		WorkerSID: str("WKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), WorkspaceSID: str("WSaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
-		FlexTeamSID: str("FTaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), Username: str("flex.user"), Email: str("a@example.com"),
+		FlexTeamSID: str("QOaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), Username: str("flex.user"), Email: str("a@example.com"),
 		Locale: str("en-US"), Roles: []string{"agent", "admin"}, Version: 7,
 		CreatedDate: time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600)), UpdatedDate: time.Now(),
 	}
@@ -65,7 +65,7 @@ func TestRepresentationEncodesAsEncodingJSON(t *testing.T) {
 		if err != nil || string(got) != string(want) {
 			t.Errorf("%s:\n got %s (%v)\nwant %s", name, got, err, want)
 		}
-		if direct := (userJSON{user: u, url: url + UserPath(u.InstanceSID, u.FlexUserSID)}).appendJSON(nil); string(direct) != string(want) {
+		if direct := representation(u, url).appendJSON(nil); string(direct) != string(want) {
 			t.Errorf("%s: appendJSON differs from MarshalJSON:\n%s", name, direct)
 		}
 	}

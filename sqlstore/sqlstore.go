@@ -125,12 +125,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.write.SetMaxIdleConns(1)
 	s.write.SetConnMaxLifetime(0)
 	s.write.SetConnMaxIdleTime(0)
-	// SQLite reads are work for this process's CPUs: more batches at once
-	// than CPUs would only make each smaller.
-	s.reads.limit, s.reads.lookup = 1, s.lookupSQLite
+	s.reads.limit, s.reads.lookup = 1, s.lookupSQLite // :memory: has one connection
 	if s.read != s.write {
 		s.read.SetMaxOpenConns(8)
 		s.read.SetMaxIdleConns(8)
+		// SQLite reads are work for this process's CPUs: more batches at
+		// once than CPUs would only make each smaller.
 		s.reads.limit = runtime.GOMAXPROCS(0)
 	}
 	// Processes that open a new file at once can find it busy while one of
