@@ -90,7 +90,7 @@ func (b *userReads) run(batch []*userRead) {
 			keys = append(keys, r.key)
 		}
 	}
-	found := map[[2]string]flexapi.User{}
+	var found map[[2]string]flexapi.User // nil when nothing was asked: every lookup misses
 	var err error
 	if len(keys) > 0 {
 		ctx, cancel := batchContext(batch)
