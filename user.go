@@ -110,19 +110,26 @@ func (u UserUpdate) Apply(user *User) bool {
 	return changed
 }
 
-// ValidateEmail accepts exactly one bare address, as net/mail parses it.
+// ValidateEmail accepts exactly one bare address of at most MaxTextLength
+// characters, as net/mail parses it.
 func ValidateEmail(param, s string) error {
+	if err := ValidateText(param, s, MaxTextLength); err != nil {
+		return err
+	}
 	addr, err := mail.ParseAddress(s)
 	if err != nil || addr.Name != "" || addr.Address != s {
-		return Errorf(EINVALID, "Invalid parameter %s: %q is not a single e-mail address such as name@example.com", param, s)
+		return Errorf(EINVALID, "Invalid parameter %s: %s is not a single e-mail address such as name@example.com", param, quoteShort(s))
 	}
 	return nil
 }
 
 // ValidateLocale accepts a well-formed BCP 47 language tag such as en-US.
 func ValidateLocale(param, s string) error {
-	if _, err := language.Parse(s); err != nil || strings.TrimSpace(s) != s || s == "" {
-		return Errorf(EINVALID, "Invalid parameter %s: %q is not a BCP 47 language tag such as en-US", param, s)
+	if err := ValidateText(param, s, MaxLocaleLength); err != nil {
+		return err
+	}
+	if _, err := language.Parse(s); err != nil || strings.TrimSpace(s) != s {
+		return Errorf(EINVALID, "Invalid parameter %s: %s is not a BCP 47 language tag such as en-US", param, quoteShort(s))
 	}
 	return nil
 }
@@ -132,7 +139,7 @@ func ValidateLocale(param, s string) error {
 func ValidateSID(param, prefix, s string) (string, error) {
 	sid, ok := ParseSID(prefix, s)
 	if !ok {
-		return "", Errorf(EINVALID, "Invalid parameter %s: %q does not match ^%s[0-9a-fA-F]{32}$", param, s, prefix)
+		return "", Errorf(EINVALID, "Invalid parameter %s: %s does not match ^%s[0-9a-fA-F]{32}$", param, quoteShort(s), prefix)
 	}
 	return sid, nil
 }
@@ -159,6 +166,11 @@ func (u *User) Validate() error {
 		}
 		*f.v = sid
 	}
+	if u.Username != nil {
+		if err := ValidateText("Username", *u.Username, MaxTextLength); err != nil {
+			return err
+		}
+	}
 	if u.Email != nil {
 		if err := ValidateEmail("Email", *u.Email); err != nil {
 			return err
@@ -169,10 +181,7 @@ func (u *User) Validate() error {
 			return err
 		}
 	}
-	if slices.Contains(u.Roles, "") {
-		return Errorf(EINVALID, "Invalid parameter Roles: a role may not be empty")
-	}
-	return nil
+	return ValidateRoles("Roles", u.Roles)
 }
 
 // UserQuery selects a page of an instance's users in FlexUser SID order.

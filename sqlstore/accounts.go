@@ -79,7 +79,10 @@ func (s *Store) PromoteSecondaryToken(ctx context.Context, sid string) error {
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE sid = $1`, sid).Scan(&n); err != nil || n == 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE sid = $1`, sid).Scan(&n); err != nil {
+			return err // a store that cannot answer is not "not found"
+		}
+		if n == 0 {
 			return flexapi.Errorf(flexapi.ENOTFOUND, "not found")
 		}
 		return flexapi.Errorf(flexapi.EINVALID, "account %s has no secondary token to promote", sid)
@@ -217,7 +220,11 @@ func mustAffect(res sql.Result, err error) error {
 	if err != nil {
 		return err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
 		return flexapi.Errorf(flexapi.ENOTFOUND, "not found")
 	}
 	return nil

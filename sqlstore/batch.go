@@ -143,44 +143,52 @@ func batchContext(batch []*userRead) (context.Context, context.CancelFunc) {
 }
 
 // lookupSQLite reads keys with the prepared statement of the next size up,
-// the last key repeated to fill it: a handful of statements serve every size.
+// filled with empty keys, which match no user: a handful of statements serve
+// every size.
 func (s *Store) lookupSQLite(ctx context.Context, keys []flexapi.UserKey) (*sql.Rows, error) {
 	size := 1
 	for size < len(keys) {
 		size *= 2
 	}
-	args := make([]any, 0, 2*size)
-	for i := range size {
-		k := keys[min(i, len(keys)-1)]
-		args = append(args, k.InstanceSID, k.FlexUserSID)
+	args := make([]any, 0, 3*size)
+	for _, k := range keys {
+		args = append(args, k.InstanceSID, k.FlexUserSID, k.AccountSID)
+	}
+	for len(args) < cap(args) {
+		args = append(args, "")
 	}
 	return s.hot.users[size].QueryContext(ctx, args...)
 }
 
-// lookupPostgres reads keys with one statement of two array parameters.
+// lookupPostgres reads keys with one statement of three array parameters.
 func (s *Store) lookupPostgres(ctx context.Context, keys []flexapi.UserKey) (*sql.Rows, error) {
 	if len(keys) == 1 {
-		return s.hot.users[1].QueryContext(ctx, keys[0].InstanceSID, keys[0].FlexUserSID)
+		return s.hot.users[1].QueryContext(ctx, keys[0].InstanceSID, keys[0].FlexUserSID, keys[0].AccountSID)
 	}
-	instances, sids := make([]string, len(keys)), make([]string, len(keys))
+	instances, sids, accounts := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
-		instances[i], sids[i] = k.InstanceSID, k.FlexUserSID
+		instances[i], sids[i], accounts[i] = k.InstanceSID, k.FlexUserSID, k.AccountSID
 	}
-	return s.hot.users[0].QueryContext(ctx, instances, sids)
+	return s.hot.users[0].QueryContext(ctx, instances, sids, accounts)
 }
 
 // usersByKeyQueries are the statements of the lookups, by number of keys (0:
 // any number, as arrays). A read without company is a plain equality, which
-// costs neither a list nor an array.
+// costs neither a list nor an array. The account is part of every key, so
+// that another account's user is passed over inside the database, as cheaply
+// as an absent one: found or not, it costs the same to ask for.
 func (d dialect) usersByKeyQueries() map[int]string {
-	const head = `SELECT ` + userColumns + ` FROM users WHERE `
-	queries := map[int]string{1: head + `instance_sid = $1 AND flex_user_sid = $2`}
+	const columns = `u.account_sid, u.instance_sid, u.flex_user_sid, u.user_sid, u.worker_sid, u.workspace_sid,
+	u.flex_team_sid, u.username, u.email, u.locale, u.roles, u.created_date, u.updated_date, u.version`
+	const join = ` JOIN users u ON u.instance_sid = k.i AND u.flex_user_sid = k.f AND u.account_sid = k.a`
+	queries := map[int]string{1: `SELECT ` + userColumns + ` FROM users WHERE instance_sid = $1 AND flex_user_sid = $2 AND account_sid = $3`}
 	if d.arrays {
-		queries[0] = head + `(instance_sid, flex_user_sid) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
+		queries[0] = `SELECT ` + columns + ` FROM unnest($1::text[], $2::text[], $3::text[]) AS k(i, f, a)` + join
 		return queries
 	}
 	for n := 2; n <= maxBatch; n *= 2 {
-		queries[n] = head + `(instance_sid, flex_user_sid) IN (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") + `)`
+		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", n), ", ")
+		queries[n] = `WITH k(i, f, a) AS (VALUES ` + values + `) SELECT ` + columns + ` FROM k` + join
 	}
 	return queries
 }

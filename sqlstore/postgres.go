@@ -48,7 +48,7 @@ const (
 	defaultStatementTimeout = "5000" // milliseconds
 )
 
-func openPostgres(ctx context.Context, dsn string) (*Store, error) {
+func openPostgres(ctx context.Context, dsn string, access Access) (*Store, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return nil, errors.New("the PostgreSQL URL does not parse") // the URL may hold a password: do not echo it
@@ -82,7 +82,11 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	// lookups always find a connection. Measured on 2 cores: 1 or 2 batches
 	// at once read half as fast again as 5.
 	s.reads.limit, s.reads.lookup = min(max(1, pool/2), runtime.GOMAXPROCS(0)), s.lookupPostgres
-	err = s.migrate(ctx)
+	if access == ReadOnly {
+		err = s.checkSchema(ctx)
+	} else {
+		err = s.migrate(ctx)
+	}
 	if err == nil {
 		err = s.prepareHot(ctx)
 	}

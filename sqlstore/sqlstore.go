@@ -13,13 +13,17 @@ import (
 	"io/fs"
 	"maps"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	sysunix "golang.org/x/sys/unix"
 
 	"github.com/flexapi/flexapi"
 	"modernc.org/sqlite"
@@ -35,6 +39,7 @@ var migrations embed.FS
 type Store struct {
 	write   *sql.DB // SQLite: one connection, so writers queue instead of failing busy
 	read    *sql.DB
+	file    *storeFile // SQLite on disk: the file the store must still be
 	now     func() time.Time
 	dialect dialect
 	hot     hotStatements
@@ -78,8 +83,11 @@ type dialect struct {
 	// lockRow makes a read inside a transaction hold the row until commit.
 	// SQLite needs none: a write transaction holds the whole database.
 	lockRow string
-	// lockMigrations serialises replicas that start at once.
-	lockMigrations string
+	// lockInstance makes a read of an instance's row hold it against other
+	// upserts of its users (but not against inserts that refer to it).
+	lockInstance string
+	// lockMigrations and lockSeeds serialise replicas that start at once.
+	lockMigrations, lockSeeds string
 	// arrays says that a list may be bound as one array parameter.
 	arrays bool
 }
@@ -89,17 +97,40 @@ var (
 	postgresDialect = dialect{
 		param:          "$",
 		lockRow:        " FOR UPDATE",
+		lockInstance:   " FOR NO KEY UPDATE",
 		lockMigrations: "SELECT pg_advisory_xact_lock(7283902461)",
+		lockSeeds:      "SELECT pg_advisory_xact_lock(7283902462)",
 		arrays:         true,
 	}
 )
 
-// Open opens the store named by dsn and brings its schema up to date.
-// dsn is a file path, "sqlite:PATH", ":memory:" for a store that lives as
-// long as the process, or a postgres:// URL.
+// Access says what Open may do to the database.
+type Access int
+
+// The ways to open a store.
+const (
+	// Create makes a SQLite file that does not exist yet, and brings the
+	// schema up to date: for serve and migrate.
+	Create Access = iota
+	// Existing requires the SQLite file to exist already, so that a
+	// mistyped path is an error rather than a new empty store.
+	Existing
+	// ReadOnly requires the store to exist and writes nothing to it, so
+	// that it can be read on a read-only file system.
+	ReadOnly
+)
+
+// Open opens the store named by dsn, creating it if need be, and brings its
+// schema up to date. dsn is a file path, "sqlite:PATH", ":memory:" for a
+// store that lives as long as the process, or a postgres:// URL.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return OpenWith(ctx, dsn, Create)
+}
+
+// OpenWith opens the store named by dsn as access allows.
+func OpenWith(ctx context.Context, dsn string, access Access) (*Store, error) {
 	if IsPostgres(dsn) {
-		return openPostgres(ctx, dsn)
+		return openPostgres(ctx, dsn, access)
 	}
 	file := strings.TrimPrefix(dsn, "sqlite:")
 	if file == "" {
@@ -107,13 +138,24 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	s := &Store{now: time.Now, dialect: sqliteDialect}
 	var err error
-	if file == ":memory:" {
+	switch {
+	case file == ":memory:":
 		// Every connection to :memory: is a database of its own, so one
 		// connection serves reads and writes alike.
 		s.write, err = sql.Open("sqlite", "file::memory:?"+pragmas(false))
 		s.read = s.write
-	} else {
-		s.write, err = sql.Open("sqlite", fileURI(file, true))
+	case access == ReadOnly:
+		if s.file, err = statStoreFile(file); err == nil {
+			s.read, err = sql.Open("sqlite", readOnlyURI(file))
+			s.write = s.read
+		}
+	default:
+		if access == Existing {
+			s.file, err = statStoreFile(file)
+		}
+		if err == nil {
+			s.write, err = sql.Open("sqlite", fileURI(file, true))
+		}
 		if err == nil {
 			s.read, err = sql.Open("sqlite", fileURI(file, false))
 		}
@@ -125,7 +167,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	s.write.SetMaxIdleConns(1)
 	s.write.SetConnMaxLifetime(0)
 	s.write.SetConnMaxIdleTime(0)
-	s.reads.limit, s.reads.lookup = 1, s.lookupSQLite // :memory: has one connection
+	s.reads.limit, s.reads.lookup = 1, s.lookupSQLite // one connection
 	if s.read != s.write {
 		s.read.SetMaxOpenConns(8)
 		s.read.SetMaxIdleConns(8)
@@ -133,13 +175,20 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// once than CPUs would only make each smaller.
 		s.reads.limit = runtime.GOMAXPROCS(0)
 	}
-	// Processes that open a new file at once can find it busy while one of
-	// them switches it to WAL, which SQLite reports at once rather than
-	// after the busy timeout: try again for as long as that timeout.
-	err = s.migrate(ctx)
-	for deadline := time.Now().Add(5 * time.Second); flexapi.ErrorCode(err) == flexapi.EUNAVAILABLE && time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
+	if access == ReadOnly {
+		err = s.checkSchema(ctx)
+	} else {
+		// Processes that open a new file at once can find it busy while one
+		// of them switches it to WAL, which SQLite reports at once rather
+		// than after the busy timeout: try again for as long as that timeout.
 		err = s.migrate(ctx)
+		for deadline := time.Now().Add(5 * time.Second); flexapi.ErrorCode(err) == flexapi.EUNAVAILABLE && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+			err = s.migrate(ctx)
+		}
+	}
+	if err == nil && s.file == nil && file != ":memory:" {
+		s.file, err = statStoreFile(file) // the file as it is now that it exists
 	}
 	if err == nil {
 		err = s.prepareHot(ctx)
@@ -149,6 +198,59 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", file, err)
 	}
 	return s, nil
+}
+
+// storeFile is the SQLite file a store was opened on. If it is deleted or
+// replaced while the store is open, writes would go to a file that no longer
+// has a name and be lost at the next start: the store refuses them instead.
+type storeFile struct {
+	path string
+	info os.FileInfo
+}
+
+func statStoreFile(path string) (*storeFile, error) {
+	info, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no flexapi store at %s (flexapi serve or flexapi migrate creates one)", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a file", path)
+	}
+	return &storeFile{path: path, info: info}, nil
+}
+
+// check reports EUNAVAILABLE when the file is gone or another file has
+// taken its name.
+func (f *storeFile) check() error {
+	if f == nil {
+		return nil
+	}
+	info, err := os.Stat(f.path)
+	if err != nil || !os.SameFile(info, f.info) {
+		return &flexapi.Error{Code: flexapi.EUNAVAILABLE, Message: "store unavailable",
+			Err: fmt.Errorf("the database file %s was removed or replaced while in use", f.path)}
+	}
+	return nil
+}
+
+// checkSchema makes sure that a store opened read-only has every migration
+// this flexapi knows, since it cannot apply them.
+func (s *Store) checkSchema(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("not a flexapi store: %w", err)
+	}
+	if v < len(names) {
+		return fmt.Errorf("the store's schema is at version %d, this flexapi needs %d: run flexapi migrate", v, len(names))
+	}
+	return nil
 }
 
 // pragmas are the connection settings. WAL with synchronous=NORMAL makes a
@@ -165,6 +267,20 @@ func pragmas(writer bool) string {
 		q.Set("_txlock", "immediate")
 	}
 	return q.Encode()
+}
+
+// readOnlyURI opens a file for reading only. immutable=1 lets SQLite read a
+// WAL store where it cannot create the -shm file (a read-only file system),
+// but ignores a -wal file: that is safe only when no -wal file holds commits,
+// which is so after the last writer closed the store cleanly.
+func readOnlyURI(file string) string {
+	q := "mode=ro&" + pragmas(false)
+	if wal, err := os.Stat(file + "-wal"); errors.Is(err, fs.ErrNotExist) || err == nil && wal.Size() == 0 {
+		if sysunix.Access(filepath.Dir(file), sysunix.W_OK) != nil {
+			q += "&immutable=1"
+		}
+	}
+	return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q
 }
 
 func fileURI(file string, writer bool) string {
@@ -189,8 +305,12 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Ping reports whether the store answers.
+// Ping reports whether the store answers, and is still the file it was
+// opened on.
 func (s *Store) Ping(ctx context.Context) error {
+	if err := s.file.check(); err != nil {
+		return err
+	}
 	return wrap(s.read.PingContext(ctx))
 }
 
@@ -248,8 +368,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 }
 
-// inTx runs fn in a write transaction and commits when it returns nil.
+// inTx runs fn in a write transaction and commits when it returns nil and
+// the store's file is still where it was.
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if err := s.file.check(); err != nil {
+		return err
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(err)
@@ -257,6 +381,10 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return wrap(err)
+	}
+	if err := s.file.check(); err != nil {
+		tx.Rollback()
+		return err
 	}
 	return wrap(tx.Commit())
 }

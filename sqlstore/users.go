@@ -90,17 +90,32 @@ func (s *Store) CreateUser(ctx context.Context, u *flexapi.User) error {
 		u.UpdatedDate = u.CreatedDate
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		var owner string
-		err := tx.QueryRowContext(ctx, `SELECT account_sid FROM instances WHERE sid = $1`, u.InstanceSID).Scan(&owner)
-		if err != nil || owner != u.AccountSID {
-			return flexapi.Errorf(flexapi.ENOTFOUND, "instance %s not found", u.InstanceSID)
+		if err := s.instanceOf(ctx, tx, u.AccountSID, u.InstanceSID, ""); err != nil {
+			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			u.AccountSID, u.InstanceSID, u.FlexUserSID, u.UserSID, u.WorkerSID, u.WorkspaceSID,
 			u.FlexTeamSID, u.Username, u.Email, u.Locale, rolesValue(u.Roles),
 			unix(u.CreatedDate), unix(u.UpdatedDate), u.Version)
 		return err
 	})
+}
+
+// instanceOf checks that an instance exists and belongs to account (ENOTFOUND
+// otherwise), with lock appended to its query. A failure to ask is passed
+// on as it is: a store that cannot answer is never "not found".
+func (s *Store) instanceOf(ctx context.Context, q querier, account, instance, lock string) error {
+	var owner string
+	err := q.QueryRowContext(ctx, `SELECT account_sid FROM instances WHERE sid = $1`+lock, instance).Scan(&owner)
+	if err == nil && owner != account {
+		err = sql.ErrNoRows // another account's instance is absent for this one
+	}
+	return wrap(err)
+}
+
+// querier is a database or a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // User returns the user named by key, or ENOTFOUND when it does not exist for
@@ -161,13 +176,21 @@ func (s *Store) DeleteUser(ctx context.Context, key flexapi.UserKey, ifMatch fle
 
 // Users returns a page of users and whether more lie beyond it in the
 // direction of travel (upwards, or downwards when Before is set). An instance
-// that does not exist for the account is ENOTFOUND; an empty one is no error.
+// that does not exist for q.AccountSID is ENOTFOUND; an empty one is no
+// error. The query must name its account.
 func (s *Store) Users(ctx context.Context, q flexapi.UserQuery) ([]flexapi.User, bool, error) {
-	var owner string
-	err := s.read.QueryRowContext(ctx, `SELECT account_sid FROM instances WHERE sid = $1`, q.InstanceSID).Scan(&owner)
-	if err != nil || q.AccountSID != "" && owner != q.AccountSID {
-		return nil, false, wrapNotFound(err)
+	if q.AccountSID == "" {
+		return nil, false, errors.New("sqlstore: a user query must name its account")
 	}
+	if err := s.instanceOf(ctx, s.read, q.AccountSID, q.InstanceSID, ""); err != nil {
+		return nil, false, err
+	}
+	return s.users(ctx, q)
+}
+
+// users runs q without looking at its account: for the admin commands,
+// which act on the whole store.
+func (s *Store) users(ctx context.Context, q flexapi.UserQuery) ([]flexapi.User, bool, error) {
 	b := s.query()
 	b.add("instance_sid = ", q.InstanceSID)
 	if q.Email != nil {
@@ -206,7 +229,7 @@ func (s *Store) AllUsers(ctx context.Context, instanceSID string) iter.Seq2[flex
 	return func(yield func(flexapi.User, error) bool) {
 		q := flexapi.UserQuery{InstanceSID: instanceSID, Limit: 1000}
 		for {
-			page, more, err := s.Users(ctx, q)
+			page, more, err := s.users(ctx, q)
 			if err != nil {
 				yield(flexapi.User{}, err)
 				return
@@ -256,17 +279,8 @@ func (q *query) row(values ...any) {
 	q.sql.WriteString(")")
 }
 
-func wrapNotFound(err error) error {
-	if err == nil || errors.Is(err, sql.ErrNoRows) {
-		return flexapi.Errorf(flexapi.ENOTFOUND, "not found")
-	}
-	return wrap(err)
-}
-
 // UpsertResult counts what UpsertUsers did with each user.
-type UpsertResult struct {
-	Inserted, Updated, Unchanged int
-}
+type UpsertResult = flexapi.UpsertResult
 
 // UpsertUsers makes each user exist in instance with its values, in one
 // transaction: absent users are inserted as given (dates and version too,
@@ -274,79 +288,92 @@ type UpsertResult struct {
 // users that are the same are left alone, so that a second run changes nothing.
 func (s *Store) UpsertUsers(ctx context.Context, in flexapi.Instance, users []flexapi.User) (UpsertResult, error) {
 	var res UpsertResult
-	now := s.now().UTC().Truncate(1e9)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		existing, err := s.existingUsers(ctx, tx, in.SID, users)
-		if err != nil {
-			return err
-		}
-		// Each row is judged against the state the rows before it left, so
-		// that a SID twice in one batch counts as it would in two; the
-		// final state is written once, after the loop.
-		type state struct {
-			user           flexapi.User
-			fresh, changed bool
-		}
-		states := make(map[string]*state, len(users))
-		for sid, u := range existing {
-			states[sid] = &state{user: u}
-		}
-		var order []*state // the states to write, in the order they first changed
-		res = UpsertResult{}
-		for _, u := range users {
-			u.AccountSID, u.InstanceSID = in.AccountSID, in.SID
-			st, found := states[u.FlexUserSID]
-			switch {
-			case !found:
-				if u.CreatedDate.IsZero() {
-					u.CreatedDate = now
-				}
-				if u.UpdatedDate.IsZero() {
-					u.UpdatedDate = u.CreatedDate
-				}
-				st = &state{user: u, fresh: true}
-				states[u.FlexUserSID] = st
-				order = append(order, st)
-				res.Inserted++
-			case st.user.SameAs(&u):
-				res.Unchanged++
-			default:
-				u.CreatedDate, u.UpdatedDate, u.Version = st.user.CreatedDate, now, st.user.Version+1
-				st.user = u
-				if !st.fresh && !st.changed {
-					order = append(order, st)
-				}
-				st.changed = true
-				res.Updated++
-			}
-		}
-		var fresh []*flexapi.User
-		var update *sql.Stmt
-		for _, st := range order {
-			if st.fresh {
-				fresh = append(fresh, &st.user)
-				continue
-			}
-			if update == nil {
-				if update, err = tx.PrepareContext(ctx, `UPDATE users SET user_sid = $1, worker_sid = $2,
-					workspace_sid = $3, flex_team_sid = $4, username = $5, email = $6, locale = $7, roles = $8,
-					updated_date = $9, version = $10 WHERE instance_sid = $11 AND flex_user_sid = $12`); err != nil {
-					return err
-				}
-				defer update.Close()
-			}
-			u := st.user
-			if _, err := update.ExecContext(ctx, u.UserSID, u.WorkerSID, u.WorkspaceSID, u.FlexTeamSID, u.Username,
-				u.Email, u.Locale, rolesValue(u.Roles), unix(u.UpdatedDate), u.Version, in.SID, u.FlexUserSID); err != nil {
-				return err
-			}
-		}
-		return s.insertUsers(ctx, tx, fresh)
+		var err error
+		res, err = s.upsertUsers(ctx, tx, in, users)
+		return err
 	})
 	if err != nil {
 		return UpsertResult{}, err // rolled back: nothing was done
 	}
 	return res, nil
+}
+
+// upsertUsers is UpsertUsers inside tx. It first locks the instance's row,
+// so that upserts into one instance take turns: two imports of the same new
+// users at once then find each other's rows instead of both inserting them.
+func (s *Store) upsertUsers(ctx context.Context, tx *sql.Tx, in flexapi.Instance, users []flexapi.User) (UpsertResult, error) {
+	var res UpsertResult
+	now := s.now().UTC().Truncate(1e9)
+	if err := s.instanceOf(ctx, tx, in.AccountSID, in.SID, s.dialect.lockInstance); err != nil {
+		return res, err
+	}
+	existing, err := s.existingUsers(ctx, tx, in.SID, users)
+	if err != nil {
+		return res, err
+	}
+	// Each row is judged against the state the rows before it left, so
+	// that a SID twice in one batch counts as it would in two; the
+	// final state is written once, after the loop.
+	type state struct {
+		user           flexapi.User
+		fresh, changed bool
+	}
+	states := make(map[string]*state, len(users))
+	for sid, u := range existing {
+		states[sid] = &state{user: u}
+	}
+	var order []*state // the states to write, in the order they first changed
+	res = UpsertResult{}
+	for _, u := range users {
+		u.AccountSID, u.InstanceSID = in.AccountSID, in.SID
+		st, found := states[u.FlexUserSID]
+		switch {
+		case !found:
+			if u.CreatedDate.IsZero() {
+				u.CreatedDate = now
+			}
+			if u.UpdatedDate.IsZero() {
+				u.UpdatedDate = u.CreatedDate
+			}
+			st = &state{user: u, fresh: true}
+			states[u.FlexUserSID] = st
+			order = append(order, st)
+			res.Inserted++
+		case st.user.SameAs(&u):
+			res.Unchanged++
+		default:
+			u.CreatedDate, u.UpdatedDate, u.Version = st.user.CreatedDate, now, st.user.Version+1
+			st.user = u
+			if !st.fresh && !st.changed {
+				order = append(order, st)
+			}
+			st.changed = true
+			res.Updated++
+		}
+	}
+	var fresh []*flexapi.User
+	var update *sql.Stmt
+	for _, st := range order {
+		if st.fresh {
+			fresh = append(fresh, &st.user)
+			continue
+		}
+		if update == nil {
+			if update, err = tx.PrepareContext(ctx, `UPDATE users SET user_sid = $1, worker_sid = $2,
+				workspace_sid = $3, flex_team_sid = $4, username = $5, email = $6, locale = $7, roles = $8,
+				updated_date = $9, version = $10 WHERE instance_sid = $11 AND flex_user_sid = $12`); err != nil {
+				return res, err
+			}
+			defer update.Close()
+		}
+		u := st.user
+		if _, err := update.ExecContext(ctx, u.UserSID, u.WorkerSID, u.WorkspaceSID, u.FlexTeamSID, u.Username,
+			u.Email, u.Locale, rolesValue(u.Roles), unix(u.UpdatedDate), u.Version, in.SID, u.FlexUserSID); err != nil {
+			return res, err
+		}
+	}
+	return res, s.insertUsers(ctx, tx, fresh)
 }
 
 // insertUsers inserts new users with as few statements as the parameter

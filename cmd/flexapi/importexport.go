@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/flexapi/flexapi"
 	"github.com/flexapi/flexapi/api"
@@ -39,6 +40,9 @@ type jsonlReader struct {
 	line int
 }
 
+// utf8BOM starts files that some editors and spreadsheets write.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 func (j *jsonlReader) next() (int, userRecord, error) {
 	for {
 		b, err := j.r.ReadBytes('\n')
@@ -46,17 +50,63 @@ func (j *jsonlReader) next() (int, userRecord, error) {
 			return j.line, userRecord{}, err
 		}
 		j.line++
+		if j.line == 1 {
+			b = bytes.TrimPrefix(b, utf8BOM)
+		}
 		if b = bytes.TrimSpace(b); len(b) == 0 {
 			continue
 		}
-		var rec userRecord
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if derr := dec.Decode(&rec); derr != nil {
-			return j.line, rec, &rowError{j.line, "not a JSON object of user fields: " + derr.Error()}
+		rec, msg := decodeRecord(b)
+		if msg != "" {
+			return j.line, rec, &rowError{j.line, msg}
 		}
 		return j.line, rec, nil
 	}
+}
+
+// decodeRecord reads one line that must hold exactly one JSON object whose
+// keys are record fields, each once and in their exact case. It returns a
+// reason for the user when the line is anything else.
+func decodeRecord(line []byte) (userRecord, string) {
+	var rec userRecord
+	if !utf8.Valid(line) {
+		// encoding/json would replace the bytes; a bad value is rejected instead.
+		return rec, "the line is not valid UTF-8"
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return rec, "not a JSON object of user fields"
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		key, ok := tok.(string)
+		if err != nil || !ok {
+			return rec, "not a valid JSON object"
+		}
+		dst, want := rec.field(key)
+		switch {
+		case dst == nil:
+			return rec, fmt.Sprintf("unknown field %s", quoteCell(key))
+		case seen[key]:
+			return rec, fmt.Sprintf("field %q appears twice", key)
+		}
+		seen[key] = true
+		if err := dec.Decode(dst); err != nil {
+			var syntax *json.SyntaxError
+			if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return rec, "not a valid JSON object"
+			}
+			return rec, fmt.Sprintf("%s must be %s", key, want)
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return rec, "not a valid JSON object"
+	}
+	if rest := bytes.TrimSpace(line[dec.InputOffset():]); len(rest) > 0 {
+		return rec, "more than one JSON value on the line: a line holds one user"
+	}
+	return rec, ""
 }
 
 type csvReader struct {
@@ -72,9 +122,10 @@ func newCSVReader(r io.Reader) (*csvReader, error) {
 		return nil, fmt.Errorf("CSV header: %w", err)
 	}
 	c.header = append([]string(nil), header...)
+	c.header[0] = strings.TrimPrefix(c.header[0], string(utf8BOM))
 	for _, col := range c.header {
-		if !csvColumns[col] {
-			return nil, fmt.Errorf("CSV header: unknown column %q", col)
+		if !recordFields[col] {
+			return nil, fmt.Errorf("CSV header: unknown column %s", quoteCell(col))
 		}
 	}
 	return c, nil

@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/flexapi/flexapi"
 )
@@ -22,7 +25,7 @@ type userRecord struct {
 	Username     *string  `json:"username" yaml:"username"`
 	Email        *string  `json:"email" yaml:"email"`
 	Locale       *string  `json:"locale" yaml:"locale"`
-	Roles        []string `json:"roles" yaml:"roles"`
+	Roles        roleList `json:"roles" yaml:"roles"`
 	CreatedDate  *string  `json:"created_date" yaml:"created_date"`
 	UpdatedDate  *string  `json:"updated_date" yaml:"updated_date"`
 	Version      *int64   `json:"version" yaml:"version"`
@@ -36,7 +39,7 @@ type userRecord struct {
 func (r *userRecord) user() (flexapi.User, error) {
 	u := flexapi.User{
 		UserSID: r.UserSID, WorkerSID: r.WorkerSID, WorkspaceSID: r.WorkspaceSID, FlexTeamSID: r.FlexTeamSID,
-		Username: r.Username, Email: r.Email, Locale: r.Locale, Roles: r.Roles,
+		Username: r.Username, Email: r.Email, Locale: r.Locale, Roles: r.Roles.roles(),
 	}
 	u.FlexUserSID = flexapi.NewSID(flexapi.FlexUserPrefix)
 	if r.FlexUserSID != nil {
@@ -68,64 +71,140 @@ func recordDate(name string, s *string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, *s)
 	if err != nil {
-		return t, flexapi.Errorf(flexapi.EINVALID, "Invalid parameter %s: %q is not an RFC 3339 date", name, *s)
+		return t, flexapi.Errorf(flexapi.EINVALID, "Invalid parameter %s: %s is not an RFC 3339 date", name, quoteCell(*s))
 	}
 	return t.UTC().Truncate(time.Second), nil
 }
 
-// csvColumns are the column names an import file may have: the
-// representation's fields.
-var csvColumns = map[string]bool{
+// recordFields are the field names a record may have, in files of every
+// format: the representation's fields, matched exactly (case included).
+var recordFields = map[string]bool{
 	"account_sid": true, "instance_sid": true, "user_sid": true, "flex_user_sid": true, "worker_sid": true,
 	"workspace_sid": true, "flex_team_sid": true, "username": true, "email": true, "locale": true, "roles": true,
 	"created_date": true, "updated_date": true, "version": true, "url": true,
 }
 
+// field returns where the record keeps the field named, and what a value of
+// it must be (for messages); nil for a name that is not a field.
+func (r *userRecord) field(name string) (dst any, want string) {
+	strs := map[string]**string{
+		"flex_user_sid": &r.FlexUserSID, "user_sid": &r.UserSID, "worker_sid": &r.WorkerSID,
+		"workspace_sid": &r.WorkspaceSID, "flex_team_sid": &r.FlexTeamSID, "username": &r.Username,
+		"email": &r.Email, "locale": &r.Locale, "created_date": &r.CreatedDate, "updated_date": &r.UpdatedDate,
+	}
+	if p, ok := strs[name]; ok {
+		return p, "a string or null"
+	}
+	switch name {
+	case "roles":
+		return &r.Roles, "a list of roles, a comma-separated string of them, or null"
+	case "version":
+		return &r.Version, "a whole number or null"
+	case "account_sid":
+		return &r.AccountSID, "any value"
+	case "instance_sid":
+		return &r.InstanceSID, "any value"
+	case "url":
+		return &r.URL, "any value"
+	}
+	return nil, ""
+}
+
+// roleList is the roles of a record: a list, or one string of
+// comma-separated roles as a CSV cell holds them. nil is unknown.
+type roleList []string
+
+func (l roleList) roles() []string {
+	if l == nil {
+		return nil
+	}
+	return []string(l)
+}
+
+// splitRoles reads "agent, admin" as [agent admin]; "" is no roles.
+func splitRoles(s string) roleList {
+	l := roleList{}
+	if strings.TrimSpace(s) == "" {
+		return l
+	}
+	for _, r := range strings.Split(s, ",") {
+		l = append(l, strings.TrimSpace(r))
+	}
+	return l
+}
+
+func (l *roleList) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*l = splitRoles(s)
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return err
+	}
+	if list == nil && string(b) != "null" {
+		list = []string{}
+	}
+	*l = list
+	return nil
+}
+
+func (l *roleList) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind == yaml.ScalarNode && node.Tag != "!!null" {
+		*l = splitRoles(node.Value)
+		return nil
+	}
+	var list []string
+	if err := node.Decode(&list); err != nil {
+		return errors.New("roles must be a list of roles or a comma-separated string of them")
+	}
+	if list == nil && node.Tag != "!!null" {
+		list = []string{}
+	}
+	*l = list
+	return nil
+}
+
 // setCSV sets the record's field named by a CSV header. An empty cell is
 // null; roles are a JSON array or a comma-separated list.
 func (r *userRecord) setCSV(column, cell string) error {
-	if !csvColumns[column] {
+	if !recordFields[column] {
 		return fmt.Errorf("unknown column %q", column)
 	}
 	if cell == "" {
 		return nil
 	}
-	str := func(dst **string) { *dst = &cell }
 	switch column {
-	case "flex_user_sid":
-		str(&r.FlexUserSID)
-	case "user_sid":
-		str(&r.UserSID)
-	case "worker_sid":
-		str(&r.WorkerSID)
-	case "workspace_sid":
-		str(&r.WorkspaceSID)
-	case "flex_team_sid":
-		str(&r.FlexTeamSID)
-	case "username":
-		str(&r.Username)
-	case "email":
-		str(&r.Email)
-	case "locale":
-		str(&r.Locale)
-	case "created_date":
-		str(&r.CreatedDate)
-	case "updated_date":
-		str(&r.UpdatedDate)
 	case "roles":
 		if strings.HasPrefix(cell, "[") {
-			if err := json.Unmarshal([]byte(cell), &r.Roles); err != nil {
-				return fmt.Errorf("roles: %q is not a JSON array of strings", cell)
+			var list []string
+			if err := json.Unmarshal([]byte(cell), &list); err != nil {
+				return fmt.Errorf("roles: %s is not a JSON array of strings", quoteCell(cell))
 			}
+			r.Roles = roleList(list)
 		} else {
-			r.Roles = strings.Split(cell, ",")
+			r.Roles = splitRoles(cell)
 		}
 	case "version":
 		v, err := strconv.ParseInt(cell, 10, 64)
 		if err != nil {
-			return fmt.Errorf("version: %q is not a whole number", cell)
+			return fmt.Errorf("version: %s is not a whole number", quoteCell(cell))
 		}
 		r.Version = &v
+	default:
+		dst, _ := r.field(column)
+		if p, ok := dst.(**string); ok {
+			*p = &cell
+		}
 	}
 	return nil
+}
+
+// quoteCell quotes a cell for a message, cut short if long.
+func quoteCell(s string) string {
+	if len(s) > 64 {
+		return strconv.QuoteToASCII(s[:64]) + "…"
+	}
+	return strconv.QuoteToASCII(s)
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -41,10 +43,10 @@ type seedInstance struct {
 	Users []userRecord `yaml:"users"`
 }
 
-func readSeed(path string) (seedFile, error) {
+func readSeed(path string) (flexapi.Seed, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return seedFile{}, err
+		return flexapi.Seed{}, err
 	}
 	s, err := parseSeed(b)
 	if err != nil {
@@ -53,114 +55,81 @@ func readSeed(path string) (seedFile, error) {
 	return s, nil
 }
 
-// parseSeed reads a seed from YAML or JSON; an unknown key is an error, so
-// that a typo does not pass silently.
-func parseSeed(b []byte) (seedFile, error) {
-	var s seedFile
+// parseSeed reads a seed from YAML or JSON and checks it whole. An unknown
+// key is an error, so that a typo does not pass silently, and so is a
+// second YAML document, which would otherwise be ignored.
+func parseSeed(b []byte) (flexapi.Seed, error) {
+	var f seedFile
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
-		return s, err
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return flexapi.Seed{}, yamlError(err)
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return flexapi.Seed{}, errors.New("a seed is one YAML document: found a second one after ---")
+	}
+	seed, err := f.seed()
+	if err != nil {
+		return seed, err
+	}
+	if err := seed.Validate(); err != nil {
+		return seed, errors.New(flexapi.ErrorMessage(err))
+	}
+	return seed, nil
+}
+
+// yamlError says what the YAML decoder found wrong without the Go type
+// names it puts in its messages.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		m = goTypeNames.ReplaceAllString(m, "")
+		msgs[i] = strings.Replace(m, "cannot unmarshal", "cannot read", 1)
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// goTypeNames matches the " in type main.seedAccount" and " into
+// []string" parts of the YAML decoder's messages.
+var goTypeNames = regexp.MustCompile(` (in|into) (type )?[\[\]*\w.]+`)
+
+func (f seedFile) seed() (flexapi.Seed, error) {
+	var s flexapi.Seed
+	for _, a := range f.Accounts {
+		acct := flexapi.SeedAccount{SID: a.SID, FriendlyName: a.FriendlyName, Status: a.Status,
+			AuthToken: a.AuthToken, SecondaryToken: a.SecondaryToken}
+		for _, k := range a.Keys {
+			acct.Keys = append(acct.Keys, flexapi.SeedKey{SID: k.SID, FriendlyName: k.FriendlyName, Secret: k.Secret})
+		}
+		for _, si := range a.Instances {
+			in := flexapi.SeedInstance{SID: si.SID}
+			for i, rec := range si.Users {
+				u, err := rec.user()
+				if err != nil {
+					return s, fmt.Errorf("account %s, instance %s, user %d: %s", a.SID, si.SID, i+1, flexapi.ErrorMessage(err))
+				}
+				if rec.FlexUserSID == nil {
+					u.FlexUserSID = "" // Validate asks for one
+				}
+				in.Users = append(in.Users, u)
+			}
+			acct.Instances = append(acct.Instances, in)
+		}
+		s.Accounts = append(s.Accounts, acct)
 	}
 	return s, nil
 }
 
-// applySeed makes the store hold what the seed says, idempotently: what
-// exists is brought to the seed's values, what is missing is created, and
-// nothing else is touched.
-func applySeed(ctx context.Context, store *sqlstore.Store, s seedFile) (users sqlstore.UpsertResult, err error) {
-	for _, a := range s.Accounts {
-		sid, ok := flexapi.ParseSID(flexapi.AccountPrefix, a.SID)
-		if !ok {
-			return users, fmt.Errorf("seed: account sid %q is not AC and 32 hex digits", a.SID)
-		}
-		if err := checkToken("seed: auth_token of "+sid, a.AuthToken); err != nil {
-			return users, err
-		}
-		if _, err := ensureAccount(ctx, store, sid, a.AuthToken, a.FriendlyName); err != nil {
-			return users, err
-		}
-		if a.SecondaryToken != "" {
-			if err := checkToken("seed: secondary_auth_token of "+sid, a.SecondaryToken); err != nil {
-				return users, err
-			}
-			if err := store.SetSecondaryToken(ctx, sid, flexapi.HashSecret(a.SecondaryToken)); err != nil {
-				return users, err
-			}
-		}
-		status := flexapi.AccountActive
-		if a.Status != "" {
-			status = a.Status
-		}
-		if err := store.SetAccountStatus(ctx, sid, status); err != nil {
-			return users, fmt.Errorf("seed: account %s: %s", sid, flexapi.ErrorMessage(err))
-		}
-		for _, k := range a.Keys {
-			if err := ensureKey(ctx, store, sid, k); err != nil {
-				return users, err
-			}
-		}
-		for _, in := range a.Instances {
-			res, err := ensureInstance(ctx, store, sid, in)
-			if err != nil {
-				return users, err
-			}
-			users.Inserted += res.Inserted
-			users.Updated += res.Updated
-			users.Unchanged += res.Unchanged
-		}
+// applySeed makes the store hold what the seed says, in one transaction.
+func applySeed(ctx context.Context, store *sqlstore.Store, s flexapi.Seed) (flexapi.SeedResult, error) {
+	res, err := store.ApplySeed(ctx, s)
+	if err != nil && flexapi.ErrorCode(err) == flexapi.EINVALID {
+		return res, fmt.Errorf("seed: %s", flexapi.ErrorMessage(err))
 	}
-	return users, nil
-}
-
-func ensureKey(ctx context.Context, store *sqlstore.Store, account string, k seedKey) error {
-	sid, ok := flexapi.ParseSID(flexapi.KeyPrefix, k.SID)
-	if !ok {
-		return fmt.Errorf("seed: key sid %q is not SK and 32 hex digits", k.SID)
-	}
-	if err := checkToken("seed: secret of "+sid, k.Secret); err != nil {
-		return err
-	}
-	cred, err := store.Credential(ctx, sid)
-	switch {
-	case flexapi.ErrorCode(err) == flexapi.ENOTFOUND:
-		return store.CreateKey(ctx, &flexapi.APIKey{SID: sid, AccountSID: account, FriendlyName: k.FriendlyName}, flexapi.HashSecret(k.Secret))
-	case err != nil:
-		return err
-	case cred.AccountSID != account:
-		return fmt.Errorf("seed: key %s belongs to account %s, not %s", sid, cred.AccountSID, account)
-	case !flexapi.SecretMatches(cred.SecretHashes[0], k.Secret):
-		return store.SetKeySecret(ctx, sid, flexapi.HashSecret(k.Secret))
-	}
-	return nil
-}
-
-func ensureInstance(ctx context.Context, store *sqlstore.Store, account string, si seedInstance) (sqlstore.UpsertResult, error) {
-	sid, ok := flexapi.ParseSID(flexapi.InstancePrefix, si.SID)
-	if !ok {
-		return sqlstore.UpsertResult{}, fmt.Errorf("seed: instance sid %q is not GO and 32 hex digits", si.SID)
-	}
-	in := flexapi.Instance{SID: sid, AccountSID: account}
-	if err := store.CreateInstance(ctx, &in); flexapi.ErrorCode(err) == flexapi.ECONFLICT {
-		if in, err = store.Instance(ctx, sid); err != nil {
-			return sqlstore.UpsertResult{}, err
-		}
-		if in.AccountSID != account {
-			return sqlstore.UpsertResult{}, fmt.Errorf("seed: instance %s belongs to account %s, not %s", sid, in.AccountSID, account)
-		}
-	} else if err != nil {
-		return sqlstore.UpsertResult{}, err
-	}
-	users := make([]flexapi.User, len(si.Users))
-	for i, rec := range si.Users {
-		u, err := rec.user()
-		if err != nil {
-			return sqlstore.UpsertResult{}, fmt.Errorf("seed: instance %s, user %d: %s", sid, i+1, flexapi.ErrorMessage(err))
-		}
-		if rec.FlexUserSID == nil {
-			return sqlstore.UpsertResult{}, fmt.Errorf("seed: instance %s, user %d: flex_user_sid is required, so that a second start finds the same user", sid, i+1)
-		}
-		users[i] = u
-	}
-	return store.UpsertUsers(ctx, in, users)
+	return res, err
 }

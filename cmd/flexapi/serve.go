@@ -172,7 +172,10 @@ func prepareState(ctx context.Context, e *env, store *sqlstore.Store, o serveOpt
 		if err != nil {
 			return "", err
 		}
-		logger.Info("seed applied", "file", o.seed, "users_inserted", res.Inserted, "users_updated", res.Updated, "users_unchanged", res.Unchanged)
+		logger.Info("seed applied", "file", o.seed, "users_inserted", res.Users.Inserted, "users_updated", res.Users.Updated, "users_unchanged", res.Users.Unchanged)
+		for _, g := range res.Generated {
+			fmt.Fprintf(e.stdout, "The seed named no secret for %s; it has this one, shown only now: %s\n", g.SID, g.Secret)
+		}
 	}
 	if !o.demo {
 		return "", nil
@@ -251,29 +254,35 @@ func ensureEnvAccount(ctx context.Context, e *env, store *sqlstore.Store, logger
 }
 
 // ensureAccount creates the account if absent, or makes token its primary
-// auth token if neither of its tokens is token already.
+// auth token if neither of its tokens is token already. A replica that
+// starts at the same moment may create the account first: then it is
+// checked again.
 func ensureAccount(ctx context.Context, store *sqlstore.Store, sid, token, name string) (created bool, err error) {
-	cred, err := store.Credential(ctx, sid)
-	switch {
-	case flexapi.ErrorCode(err) == flexapi.ENOTFOUND:
-		return true, store.CreateAccount(ctx, &flexapi.Account{SID: sid, FriendlyName: name}, flexapi.HashSecret(token))
-	case err != nil:
-		return false, err
-	}
-	for _, h := range cred.SecretHashes {
-		if flexapi.SecretMatches(h, token) {
-			return false, nil
+	for try := 0; ; try++ {
+		cred, err := store.Credential(ctx, sid)
+		switch {
+		case flexapi.ErrorCode(err) == flexapi.ENOTFOUND:
+			err = store.CreateAccount(ctx, &flexapi.Account{SID: sid, FriendlyName: name}, flexapi.HashSecret(token))
+			if flexapi.ErrorCode(err) == flexapi.ECONFLICT && try == 0 {
+				continue
+			}
+			return err == nil, err
+		case err != nil:
+			return false, err
 		}
+		for _, h := range cred.SecretHashes {
+			if flexapi.SecretMatches(h, token) {
+				return false, nil
+			}
+		}
+		return false, store.SetPrimaryToken(ctx, sid, flexapi.HashSecret(token))
 	}
-	return false, store.SetPrimaryToken(ctx, sid, flexapi.HashSecret(token))
 }
 
 // checkToken accepts what the official clients accept in credentials.
 func checkToken(name, token string) error {
-	if len(token) < 8 || len(token) > 128 || strings.IndexFunc(token, func(r rune) bool {
-		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
-	}) >= 0 {
-		return usageError{fmt.Errorf("%s must be 8 to 128 letters and digits: the official clients accept nothing else", name)}
+	if err := flexapi.ValidateSecret(name, token); err != nil {
+		return usageError{errors.New(flexapi.ErrorMessage(err))}
 	}
 	return nil
 }
