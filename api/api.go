@@ -56,12 +56,21 @@ type Config struct {
 	// MaxInFlight caps the requests served at once; past it, 503 at once.
 	// Zero means no cap.
 	MaxInFlight int
+	// MaxInFlightPerAccount caps the requests one account has in flight at
+	// once; past it, 429. Zero means no cap.
+	MaxInFlightPerAccount int
+	// BodyTimeout is the time a client has to send a request's body, from
+	// when the handler starts; a slower body is cut off, so that trickled
+	// bodies cannot hold slots. Zero means DefaultBodyTimeout.
+	BodyTimeout time.Duration
 	// RateLimit is each account's sustained requests a second, with bursts
 	// of RateBurst; past it, 429 with Retry-After. Zero turns it off.
 	RateLimit float64
 	RateBurst int
 	// AuthFailures is how many failed authentications a second one client
-	// address may make, with bursts of ten; past it, 429. Zero turns it off.
+	// address may make with one username, with bursts of ten; past it, the
+	// failures get 429. Credentials that verify are always served. Zero
+	// turns it off.
 	AuthFailures float64
 	// Observer hears of every request, for metrics; nil hears nothing.
 	Observer Observer
@@ -93,6 +102,7 @@ const (
 	DefaultMaxBodyBytes  = 64 << 10 // far above any form of the FlexUser resource
 	DefaultStoreTimeout  = 5 * time.Second
 	DefaultCredentialTTL = time.Second
+	DefaultBodyTimeout   = 5 * time.Second
 )
 
 type server struct {
@@ -105,9 +115,11 @@ type server struct {
 	creds     credentialCache
 	observer  Observer
 
-	maxInFlight int
-	perAccount  *buckets // requests of each account
-	authFailed  *buckets // failed authentications of each client address
+	maxInFlight  int
+	bodyTimeout  time.Duration
+	accountSlots *accountSlots // requests in flight of each account
+	perAccount   *buckets      // requests of each account
+	authFailed   *buckets      // failed authentications of each client address and username
 }
 
 // NewHandler returns the HTTP handler of the whole server: the API, and the
@@ -135,16 +147,21 @@ func OperationsHandler(store Store, cfg Config) http.Handler {
 
 func newServer(store Store, cfg Config) *server {
 	s := &server{
-		store:       store,
-		log:         cfg.Logger,
-		publicURL:   strings.TrimRight(cfg.PublicURL, "/"),
-		cors:        newCORSPolicy(cfg.CORSOrigins, cfg.Strict),
-		maxBody:     cfg.MaxBodyBytes,
-		timeout:     cfg.StoreTimeout,
-		observer:    cfg.Observer,
-		maxInFlight: cfg.MaxInFlight,
-		perAccount:  newBuckets(cfg.RateLimit, cfg.RateBurst),
-		authFailed:  newBuckets(cfg.AuthFailures, 10),
+		store:        store,
+		log:          cfg.Logger,
+		publicURL:    strings.TrimRight(cfg.PublicURL, "/"),
+		cors:         newCORSPolicy(cfg.CORSOrigins, cfg.Strict),
+		maxBody:      cfg.MaxBodyBytes,
+		timeout:      cfg.StoreTimeout,
+		observer:     cfg.Observer,
+		maxInFlight:  cfg.MaxInFlight,
+		bodyTimeout:  cfg.BodyTimeout,
+		accountSlots: newAccountSlots(cfg.MaxInFlightPerAccount),
+		perAccount:   newBuckets(cfg.RateLimit, cfg.RateBurst),
+		authFailed:   newBuckets(cfg.AuthFailures, 10),
+	}
+	if s.bodyTimeout <= 0 {
+		s.bodyTimeout = DefaultBodyTimeout
 	}
 	s.creds.ttl = cfg.CredentialTTL
 	if s.creds.ttl == 0 {

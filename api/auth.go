@@ -54,18 +54,20 @@ func (c *credentialCache) put(header, accountSID string, now time.Time) {
 }
 
 // authed checks HTTP Basic credentials before anything else is looked at, and
-// passes the authenticated account's SID to h.
+// passes the authenticated account's SID to h. A request whose credentials
+// verify is served, whatever failed before it: only failures are throttled,
+// per client address and username, and a request without credentials (as
+// clients send before a 401 challenge) never counts as one.
 func (s *server) authed(h func(w http.ResponseWriter, r *http.Request, accountSID string)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		now, client := time.Now(), clientAddress(r)
-		if wait := s.authFailed.wait(client, now); wait > 0 {
-			tooManyRequests(w, wait)
-			return
-		}
+		now := time.Now()
 		accountSID, err := s.authenticate(r, now)
 		if err != nil {
-			if flexapi.ErrorCode(err) == flexapi.EUNAUTHORIZED {
-				s.authFailed.take(client, now) // only failures spend the address's tokens
+			if username, _, sent := r.BasicAuth(); sent && flexapi.ErrorCode(err) == flexapi.EUNAUTHORIZED {
+				if ok, wait := s.authFailed.take(failureKey(r, username), now); !ok {
+					tooManyRequests(w, wait)
+					return
+				}
 			}
 			s.writeError(w, r, err)
 			return
@@ -75,8 +77,27 @@ func (s *server) authed(h func(w http.ResponseWriter, r *http.Request, accountSI
 			tooManyRequests(w, wait)
 			return
 		}
+		release, ok := s.accountSlots.acquire(accountSID)
+		if !ok {
+			tooManyRequests(w, time.Second)
+			return
+		}
+		defer release()
 		h(w, r, accountSID)
 	})
+}
+
+// failureKey names whose failures a failed authentication counts against:
+// the client address and the username, as a SID or, for any other username,
+// one shared bucket, so that made-up usernames cannot grow the table.
+func failureKey(r *http.Request, username string) string {
+	sid, ok := flexapi.ParseSID(flexapi.AccountPrefix, username)
+	if !ok {
+		if sid, ok = flexapi.ParseSID(flexapi.KeyPrefix, username); !ok {
+			sid = "(malformed)"
+		}
+	}
+	return clientAddress(r) + " " + sid
 }
 
 func (s *server) authenticate(r *http.Request, now time.Time) (string, error) {

@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// maxBuckets bounds the keys remembered at once.
+const maxBuckets = 100_000
+
 // bucket is a token bucket: rate tokens a second, at most burst saved.
 type bucket struct {
 	tokens float64
@@ -40,8 +43,14 @@ func (b *buckets) take(key string, now time.Time) (ok bool, retryAfter time.Dura
 	defer b.mu.Unlock()
 	k, found := b.m[key]
 	if !found {
-		if len(b.m) >= 100_000 {
+		if len(b.m) >= maxBuckets {
 			b.forgetFull(now)
+		}
+		if len(b.m) >= maxBuckets {
+			// Every bucket is in use: start afresh rather than grow. The
+			// keys lose their spent tokens, which only ever lets through
+			// requests that would have been refused.
+			clear(b.m)
 		}
 		k = &bucket{tokens: b.burst, last: now}
 		b.m[key] = k
@@ -53,25 +62,6 @@ func (b *buckets) take(key string, now time.Time) (ok bool, retryAfter time.Dura
 		return true, 0
 	}
 	return false, time.Duration((1 - k.tokens) / b.rate * float64(time.Second))
-}
-
-// wait says how long until key's bucket has a token, without spending one:
-// zero when it has one now.
-func (b *buckets) wait(key string, now time.Time) time.Duration {
-	if b == nil {
-		return 0
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	k, found := b.m[key]
-	if !found {
-		return 0
-	}
-	tokens := math.Min(b.burst, k.tokens+now.Sub(k.last).Seconds()*b.rate)
-	if tokens >= 1 {
-		return 0
-	}
-	return time.Duration((1 - tokens) / b.rate * float64(time.Second))
 }
 
 // forgetFull drops buckets that have refilled: they hold nothing to remember.
@@ -89,9 +79,8 @@ func tooManyRequests(w http.ResponseWriter, retryAfter time.Duration) {
 	writeErrorBody(w, http.StatusTooManyRequests, codeTooManyRequests, "Too many requests", "")
 }
 
-// clientAddress is the host of the peer, the key for slowing down failed
-// authentication. A proxy in front makes every client one: set
-// --auth-failures accordingly.
+// clientAddress is the host of the peer, part of the key for slowing down
+// failed authentication. A proxy in front makes every client one address.
 func clientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -117,4 +106,40 @@ func (s *server) limitInFlight(next http.Handler) http.Handler {
 			writeErrorBody(w, http.StatusServiceUnavailable, codeUnavailable, "Service unavailable", "")
 		}
 	})
+}
+
+// accountSlots caps the requests one account has in flight at once, so that
+// one tenant (with slow bodies, say) cannot take every slot of the server.
+type accountSlots struct {
+	max int
+	mu  sync.Mutex
+	m   map[string]int
+}
+
+func newAccountSlots(max int) *accountSlots {
+	if max <= 0 {
+		return nil
+	}
+	return &accountSlots{max: max, m: map[string]int{}}
+}
+
+// acquire takes one of account's slots, if it has one free, and returns the
+// function that gives it back.
+func (a *accountSlots) acquire(account string) (release func(), ok bool) {
+	if a == nil {
+		return func() {}, true
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m[account] >= a.max {
+		return nil, false
+	}
+	a.m[account]++
+	return func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.m[account]--; a.m[account] == 0 {
+			delete(a.m, account) // the map holds only accounts with requests in flight
+		}
+	}, true
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/flexapi/flexapi"
 )
@@ -59,20 +60,26 @@ func parsePageToken(token string) (kind, sid string, err error) {
 // Twilio's paging (PageSize, Page, PageToken) and the filters Email and
 // Username.
 func (s *server) listUsers(w http.ResponseWriter, r *http.Request, accountSID, instance string) {
-	params := r.URL.Query()
+	params, err := queryParams(r.URL.RawQuery)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	q := flexapi.UserQuery{AccountSID: accountSID, InstanceSID: instance, Limit: defaultPageSize}
 	page, token, err := readPaging(params, &q)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if params.Has("Email") {
-		v := params.Get("Email")
-		q.Email = &v
-	}
-	if params.Has("Username") {
-		v := params.Get("Username")
-		q.Username = &v
+	for name, dst := range map[string]**string{"Email": &q.Email, "Username": &q.Username} {
+		if params.Has(name) {
+			v := params.Get(name)
+			if err := flexapi.ValidateText(name, v, flexapi.MaxTextLength); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			*dst = &v
+		}
 	}
 	users, more, err := s.store.Users(r.Context(), q)
 	if err != nil {
@@ -144,4 +151,27 @@ func readPaging(params url.Values, q *flexapi.UserQuery) (page int, token string
 		}
 	}
 	return page, token, nil
+}
+
+// queryParams parses a query string as url.ParseQuery does, but refuses a
+// malformed one with a 400 that names the parameter, where url.Values would
+// drop it silently and answer as if it had not been sent.
+func queryParams(raw string) (url.Values, error) {
+	v := url.Values{}
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(key)
+		if err != nil {
+			return nil, flexapi.Errorf(flexapi.EINVALID, "Invalid query: the parameter name %q is not valid URL encoding", key)
+		}
+		val, err := url.QueryUnescape(value)
+		if err != nil {
+			return nil, flexapi.Errorf(flexapi.EINVALID, "Invalid parameter %s: the value is not valid URL encoding", k)
+		}
+		v.Add(k, val)
+	}
+	return v, nil
 }

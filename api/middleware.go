@@ -49,7 +49,15 @@ func (s *server) observe(next http.Handler) http.Handler {
 		ri := &requestInfo{id: newRequestID()}
 		rec := &recorder{ResponseWriter: w, start: start}
 		w.Header().Set("Twilio-Request-Id", ri.id)
-		s.cors.apply(w.Header(), r.Header.Get("Origin"))
+		if r.URL.Path != "/metrics" { // what the server counts is not for other origins' scripts
+			s.cors.apply(w.Header(), r.Header.Get("Origin"))
+		}
+		if r.ContentLength != 0 {
+			// A body gets a deadline of its own, far shorter than the
+			// server's read timeout: a trickled body is cut off before it
+			// can hold a slot for long.
+			http.NewResponseController(w).SetReadDeadline(start.Add(s.bodyTimeout))
+		}
 		// One context for the whole request: it names the request for the
 		// log, and bounds the store's work so that a store that does not
 		// answer gives a 503 rather than a hung client.
@@ -68,7 +76,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 					writeErrorBody(rec, http.StatusInternalServerError, codeInternal, "Internal server error", "")
 				}
 			}
-			s.observer.RequestDone(route(r), r.Method, rec.status, time.Since(start))
+			s.observer.RequestDone(route(r), methodLabel(r.Method), rec.status, time.Since(start))
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.EscapedPath()),
@@ -84,6 +92,18 @@ func (s *server) observe(next http.Handler) http.Handler {
 			rec.WriteHeader(http.StatusOK)
 		}
 	})
+}
+
+// methodLabel is the request's method as a label of few values: a method
+// that HTTP does not define is "other", so made-up methods cannot grow the
+// metrics without bound.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 // route is the pattern that ServeMux matched, without its method, as a label

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -242,8 +243,11 @@ func (s *server) parseForm(w http.ResponseWriter, r *http.Request) (map[string][
 	}
 	if err := r.ParseForm(); err != nil {
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		switch {
+		case errors.As(err, &tooLarge):
 			return nil, err
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, flexapi.Errorf(flexapi.EINVALID, "Invalid request body: it did not arrive within %v", s.bodyTimeout)
 		}
 		return nil, flexapi.Errorf(flexapi.EINVALID, "Invalid request body: not a valid form-encoded body")
 	}

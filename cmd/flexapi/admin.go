@@ -6,9 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/flexapi/flexapi"
 	"github.com/flexapi/flexapi/sqlstore"
@@ -16,22 +19,33 @@ import (
 
 // adminFlags are the flags every admin command shares.
 type adminFlags struct {
-	fs   *flag.FlagSet
-	db   *string
-	json *bool
+	fs     *flag.FlagSet
+	db     *string
+	json   *bool
+	access sqlstore.Access
+}
+
+// readOnlyCommands only read the store, so they work on a read-only file
+// system too.
+var readOnlyCommands = map[string]bool{
+	"accounts list": true, "keys list": true, "instances list": true, "users list": true, "users get": true, "export": true,
 }
 
 func newAdminFlags(name string, e *env) adminFlags {
 	fs := newFlags(name, e)
-	return adminFlags{fs: fs, db: dbFlag(fs), json: fs.Bool("json", false, "print JSON instead of text")}
+	access := sqlstore.Existing // an admin command never makes an empty store of a mistyped path
+	if readOnlyCommands[name] {
+		access = sqlstore.ReadOnly
+	}
+	return adminFlags{fs: fs, db: dbFlag(fs), json: fs.Bool("json", false, "print JSON instead of text"), access: access}
 }
 
 // open parses args and opens the store; the caller closes it.
 func (a adminFlags) open(ctx context.Context, e *env, args []string) (*sqlstore.Store, error) {
-	if err := parse(a.fs, e, args); err != nil {
+	if err := parse(a.fs, e, args, storeFromEnv); err != nil {
 		return nil, err
 	}
-	return sqlstore.Open(ctx, *a.db)
+	return sqlstore.OpenWith(ctx, *a.db, a.access)
 }
 
 // sidFlag parses a SID flag value; required says whether it may be empty.
@@ -198,7 +212,7 @@ func listInstances(ctx context.Context, e *env, args []string) error {
 
 func runMigrate(ctx context.Context, e *env, args []string) error {
 	a := newAdminFlags("migrate", e)
-	if err := parse(a.fs, e, args); err != nil {
+	if err := parse(a.fs, e, args, storeFromEnv); err != nil {
 		return err
 	}
 	// Open applies every migration that is missing, under the write lock.
@@ -244,9 +258,26 @@ func printList(w io.Writer, asJSON bool, columns []string, rows [][]string) erro
 	t := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(t, strings.ToUpper(strings.ReplaceAll(strings.Join(columns, "\t"), "_", " ")))
 	for _, row := range rows {
-		fmt.Fprintln(t, strings.Join(row, "\t"))
+		cells := make([]string, len(row))
+		for i, c := range row {
+			cells[i] = printable(c)
+		}
+		fmt.Fprintln(t, strings.Join(cells, "\t"))
 	}
 	return t.Flush()
+}
+
+// printable shows a value on an operator's terminal: characters that a
+// terminal would act on (escape sequences, other controls, invalid bytes)
+// are written as Go escapes, so stored data can never drive the terminal.
+func printable(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			q := strconv.QuoteToGraphic(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
 }
 
 func date(t time.Time) string {

@@ -24,7 +24,7 @@ func decode(t *testing.T, out string) map[string]any {
 // The admin commands work on the store of a running server, and what they
 // create is served at once.
 func TestAdminCommandsWhileServing(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "flexapi.db")
+	db := newStoreFile(t)
 	srv := startServe(t, nil, "--db", db)
 
 	acct := decode(t, mustCLI(t, nil, "accounts", "create", "--db", db, "--friendly-name", "Team A", "--json"))
@@ -83,7 +83,7 @@ func TestAdminCommandsWhileServing(t *testing.T) {
 }
 
 func TestAdminTextOutputShowsTokenOnce(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "flexapi.db")
+	db := newStoreFile(t)
 	out := mustCLI(t, nil, "accounts", "create", "--db", db, "--sid", "AC"+strings.Repeat("1", 32), "--auth-token", "mytoken12345678")
 	if !strings.Contains(out, "AC"+strings.Repeat("1", 32)) || !strings.Contains(out, "mytoken12345678") {
 		t.Errorf("accounts create: %q", out)
@@ -97,7 +97,7 @@ func TestAdminTextOutputShowsTokenOnce(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "flexapi.db")
+	db := newStoreFile(t)
 	tests := []struct {
 		args []string
 		vars map[string]string

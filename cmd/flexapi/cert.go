@@ -25,7 +25,7 @@ func runCert(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("cert", e)
 	hosts := fs.String("hosts", "flex-api.local.twilio.com,localhost,127.0.0.1", "comma-separated names and addresses the certificate is for")
 	dir := fs.String("dir", ".", "folder for ca.pem, ca-key.pem, cert.pem and key.pem")
-	if err := parse(fs, e, args); err != nil {
+	if err := parse(fs, e, args, noneFromEnv); err != nil {
 		return err
 	}
 	names := splitList(*hosts)

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +49,7 @@ func startChild(t *testing.T, env []string, args ...string) *child {
 
 // Every update acknowledged before a kill -9 is there after the restart.
 func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "flexapi.db")
+	db := newStoreFile(t)
 	env := []string{"TWILIO_AUTH_TOKEN=" + demoToken}
 	for round := range 3 {
 		c := startChild(t, env, "--db", db, "--demo")

@@ -18,12 +18,27 @@ func newFlags(name string, e *env) *flag.FlagSet {
 	return fs
 }
 
-// parse reads args, then fills every flag not given on the command line from
-// FLEXAPI_<NAME> (dashes become underscores), so that the command line wins
-// over the environment, which wins over the default.
-func parse(fs *flag.FlagSet, e *env, args []string) error {
+// fromEnv says which of a command's flags FLEXAPI_<NAME> may set: serve's
+// flags, and the store (and the url base the server shows) of every command.
+// An admin command's other flags come from its command line only, so that a
+// variable left in the environment cannot turn `reset` into `reset --all`.
+type fromEnv func(flagName string) bool
+
+var (
+	allFromEnv   fromEnv = func(string) bool { return true }
+	storeFromEnv fromEnv = func(name string) bool { return name == "db" || name == "public-url" }
+	noneFromEnv  fromEnv = func(string) bool { return false }
+)
+
+// parse reads args, then fills every flag that env allows and that is not
+// given on the command line from FLEXAPI_<NAME> (dashes become underscores),
+// so that the command line wins over the environment, which wins over the
+// default.
+func parse(fs *flag.FlagSet, e *env, args []string, env fromEnv) error {
 	fs.VisitAll(func(f *flag.Flag) {
-		f.Usage += fmt.Sprintf(" (env %s)", envName(f.Name))
+		if env(f.Name) {
+			f.Usage += fmt.Sprintf(" (env %s)", envName(f.Name))
+		}
 	})
 	// Flags may follow arguments too (users get FU… --json), as people type them.
 	var positional []string
@@ -48,7 +63,10 @@ func parse(fs *flag.FlagSet, e *env, args []string) error {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if v := e.getenv(envName(f.Name)); v != "" && !given[f.Name] && err == nil {
+		if !env(f.Name) || given[f.Name] || err != nil {
+			return
+		}
+		if v := e.getenv(envName(f.Name)); v != "" {
 			if serr := fs.Set(f.Name, v); serr != nil {
 				err = usageError{fmt.Errorf("%s: %v", envName(f.Name), serr)}
 			}

@@ -200,7 +200,7 @@ func generateUsers(t testing.TB, n int) string {
 // BenchmarkImport measures `flexapi import` of 100,000 generated users into a
 // fresh embedded store, then the same file again (which must change nothing).
 func BenchmarkImport(b *testing.B) {
-	benchmarkImport(b, func() string { return filepath.Join(b.TempDir(), "flexapi.db") })
+	benchmarkImport(b, func() string { return newStoreFile(b) })
 }
 
 // BenchmarkImportPostgres is the same into a fresh PostgreSQL schema.

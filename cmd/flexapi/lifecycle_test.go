@@ -23,9 +23,18 @@ type fixture struct {
 	db, account, token, instance string
 }
 
-func newFixture(t *testing.T) fixture {
+// newStoreFile makes an empty store, as `flexapi migrate` does, and returns
+// its path: the admin commands refuse a path that holds no store.
+func newStoreFile(t testing.TB) string {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "flexapi.db")
+	mustCLI(t, nil, "migrate", "--db", db)
+	return db
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	db := newStoreFile(t)
 	acct := decode(t, mustCLI(t, nil, "accounts", "create", "--db", db, "--json"))
 	inst := decode(t, mustCLI(t, nil, "instances", "create", "--db", db, "--account", acct["sid"].(string), "--json"))
 	return fixture{db: db, account: acct["sid"].(string), token: acct["auth_token"].(string), instance: inst["sid"].(string)}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -54,14 +53,14 @@ func getenvFrom(vars map[string]string) func(string) string {
 }
 
 // cli runs one command to completion and returns its standard output.
-func cli(t *testing.T, vars map[string]string, args ...string) (string, error) {
+func cli(t testing.TB, vars map[string]string, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut syncBuffer
 	err := run(context.Background(), append([]string{"flexapi"}, args...), getenvFrom(vars), strings.NewReader(""), &out, &errOut)
 	return out.String(), err
 }
 
-func mustCLI(t *testing.T, vars map[string]string, args ...string) string {
+func mustCLI(t testing.TB, vars map[string]string, args ...string) string {
 	t.Helper()
 	out, err := cli(t, vars, args...)
 	if err != nil {
@@ -150,7 +149,7 @@ func restError(t *testing.T, err error, status, code int) {
 const demoToken = "0123456789abcdef0123456789abcdef"
 
 func TestOfficialClientAgainstDemo(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "flexapi.db")
+	db := newStoreFile(t)
 	vars := map[string]string{"TWILIO_AUTH_TOKEN": demoToken}
 	srv := startServe(t, vars, "--db", db, "--demo")
 	if !strings.Contains(srv.stdout.String(), "curl -u "+flexapi.DemoAccountSID+":$TWILIO_AUTH_TOKEN") {
@@ -226,7 +225,7 @@ func canonical(v any) string {
 }
 
 func TestDemoWithoutTokenPrintsAWorkingOne(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "flexapi.db")
+	db := newStoreFile(t)
 	for round := range 2 { // the second start finds the demo present
 		srv := startServe(t, nil, "--db", db, "--demo")
 		m := regexp.MustCompile(`TWILIO_AUTH_TOKEN=([0-9a-f]{32})`).FindStringSubmatch(srv.stdout.String())
@@ -245,7 +244,7 @@ func TestDemoWithoutTokenPrintsAWorkingOne(t *testing.T) {
 
 func TestEnvironmentAccount(t *testing.T) {
 	sid := "AC" + strings.Repeat("c", 32)
-	db := filepath.Join(t.TempDir(), "flexapi.db")
+	db := newStoreFile(t)
 	vars := map[string]string{"TWILIO_ACCOUNT_SID": sid, "TWILIO_AUTH_TOKEN": "firsttoken123456"}
 	srv := startServe(t, vars, "--db", db)
 	srv.stop()

@@ -56,15 +56,17 @@ func parseServe(e *env, args []string) (serveOptions, error) {
 	fs.DurationVar(&o.api.CredentialTTL, "credential-cache", api.DefaultCredentialTTL, "how long a verified credential is trusted without the store (the longest a revoked one may still work); negative turns it off")
 	fs.DurationVar(&o.headerTimeout, "read-header-timeout", readHeaderTimeout, "time a client has to send its request's headers; slower ones are cut off")
 	fs.IntVar(&o.api.MaxInFlight, "max-in-flight", 1024, "requests served at once; past it, 503 at once (0: no cap)")
+	fs.IntVar(&o.api.MaxInFlightPerAccount, "max-in-flight-per-account", 256, "requests one account may have in flight at once; past it, 429 (0: no cap)")
+	fs.DurationVar(&o.api.BodyTimeout, "read-body-timeout", api.DefaultBodyTimeout, "time a client has to send a request's body; slower ones are cut off with 400")
 	fs.Float64Var(&o.api.RateLimit, "rate-limit", 0, "each account's sustained requests a second; past it, 429 (0: off)")
 	fs.IntVar(&o.api.RateBurst, "rate-burst", 100, "requests an account may make at once above --rate-limit")
-	fs.Float64Var(&o.api.AuthFailures, "auth-failures", 1, "failed authentications a second from one client address, after a burst of 10; past it, 429 (0: off)")
+	fs.Float64Var(&o.api.AuthFailures, "auth-failures", 1, "failed authentications a second from one client address with one username, after a burst of 10; past it, those failures get 429 (0: off)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS (and HTTP/2) with this certificate (PEM), e.g. from flexapi cert")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "the certificate's private key (PEM)")
 	fs.StringVar(&o.opsAddr, "ops-addr", "", "serve /healthz, /readyz and /metrics on this address instead of the API's (off when empty)")
 	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
-	if err := parse(fs, e, args); err != nil {
+	if err := parse(fs, e, args, allFromEnv); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -115,9 +117,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		TLSConfig:         tlsConfig,
+		// OPTIONS * reaches the handler, which answers it like any unknown
+		// path, instead of Go's empty 200.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:                  func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		TLSConfig:                    tlsConfig,
 	}
 	if o.opsAddr != "" {
 		stop, err := serveOperations(o.opsAddr, api.OperationsHandler(instrumented, o.api), logger)
@@ -293,7 +298,8 @@ func serveOperations(addr string, h http.Handler, logger *slog.Logger) (stop fun
 	if err != nil {
 		return nil, fmt.Errorf("--ops-addr: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
+		DisableGeneralOptionsHandler: true}
 	go srv.Serve(ln)
 	logger.Info("operations listening", "addr", ln.Addr().String())
 	return func() { srv.Close() }, nil
