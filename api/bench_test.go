@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flexapi/flexapi/api"
 	"github.com/flexapi/flexapi/sqlstore"
@@ -61,4 +63,34 @@ func BenchmarkUpdate(b *testing.B) {
 		clear(w.h)
 		h.ServeHTTP(w, req)
 	}
+}
+
+// BenchmarkFetchNotYours compares what it costs account B to ask for A's
+// user with what it costs to ask for a user that does not exist: the two
+// answers are the same bytes, and must cost the same time, so that timing
+// tells nobody which SIDs exist. Each iteration asks both, one after the
+// other, and the medians of each are reported (ns), with their difference.
+func BenchmarkFetchNotYours(b *testing.B) {
+	h := benchHandler(b)
+	absent := httptest.NewRequest("GET", "/v2/Instances/"+instanceA+"/Users/FU"+strings.Repeat("9", 32), nil)
+	foreign := httptest.NewRequest("GET", pathA, nil)
+	absent.SetBasicAuth(accountB, tokenB)
+	foreign.SetBasicAuth(accountB, tokenB)
+	w := &discard{h: http.Header{}}
+	var absentNs, foreignNs []float64
+	ask := func(req *http.Request) float64 {
+		clear(w.h)
+		start := time.Now()
+		h.ServeHTTP(w, req)
+		return float64(time.Since(start).Nanoseconds())
+	}
+	for b.Loop() {
+		absentNs = append(absentNs, ask(absent))
+		foreignNs = append(foreignNs, ask(foreign))
+	}
+	median := func(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
+	ma, mf := median(absentNs), median(foreignNs)
+	b.ReportMetric(ma, "absent-ns")
+	b.ReportMetric(mf, "foreign-ns")
+	b.ReportMetric(mf-ma, "foreign-minus-absent-ns")
 }

@@ -34,7 +34,13 @@ func newStoreFile(t testing.TB) string {
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	db := newStoreFile(t)
+	return newFixtureOn(t, newStoreFile(t))
+}
+
+// newFixtureOn makes an account and an instance in db, a store that exists
+// already (a migrated file, or a PostgreSQL schema).
+func newFixtureOn(t *testing.T, db string) fixture {
+	t.Helper()
 	acct := decode(t, mustCLI(t, nil, "accounts", "create", "--db", db, "--json"))
 	inst := decode(t, mustCLI(t, nil, "instances", "create", "--db", db, "--account", acct["sid"].(string), "--json"))
 	return fixture{db: db, account: acct["sid"].(string), token: acct["auth_token"].(string), instance: inst["sid"].(string)}
