@@ -99,7 +99,7 @@ func testConcurrentSeedsAndImports(t *testing.T, dsn string) {
 			users[i] = flexapi.User{FlexUserSID: fmt.Sprintf("FU%032x", i+1)}
 		}
 		seed := flexapi.Seed{Accounts: []flexapi.SeedAccount{{SID: accountA, AuthToken: "token1234",
-			Keys: []flexapi.SeedKey{{SID: "SK00000000000000000000000000000001", Secret: "secret1234"}},
+			Keys:      []flexapi.SeedKey{{SID: "SK00000000000000000000000000000001", Secret: "secret1234"}},
 			Instances: []flexapi.SeedInstance{{SID: instance, Users: users}}}}}
 		if err := seed.Validate(); err != nil {
 			t.Fatal(err)
