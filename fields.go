@@ -1,6 +1,7 @@
 package flexapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode"
@@ -17,6 +18,7 @@ const (
 	MaxRoles              = 16
 	MaxRoleLength         = 64
 	MaxFriendlyNameLength = 256
+	MaxAttributesBytes    = 16 << 10 // a worker's attributes, as JSON
 )
 
 // Roles documented for Flex users; Insights roles are "wfo." and a name.
@@ -36,6 +38,19 @@ func ValidateText(param, s string, max int) error {
 	if i := strings.IndexFunc(s, unicode.IsControl); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(s[i:])
 		return Errorf(EINVALID, "Invalid parameter %s: control character %U is not allowed", param, r)
+	}
+	return nil
+}
+
+// ValidateAttributes accepts a JSON object of at most MaxAttributesBytes,
+// in valid UTF-8.
+func ValidateAttributes(param, s string) error {
+	if len(s) > MaxAttributesBytes {
+		return Errorf(EINVALID, "Invalid parameter %s: at most %d bytes of JSON, not %d", param, MaxAttributesBytes, len(s))
+	}
+	var obj map[string]json.RawMessage
+	if !utf8.ValidString(s) || json.Unmarshal([]byte(s), &obj) != nil || obj == nil {
+		return Errorf(EINVALID, "Invalid parameter %s: must be a JSON object", param)
 	}
 	return nil
 }

@@ -20,13 +20,23 @@ type User struct {
 	WorkspaceSID *string
 	FlexTeamSID  *string
 	Username     *string
+	FullName     *string
 	Email        *string
 	Locale       *string
 	Roles        []string // nil is unknown; empty is "no roles"
-	CreatedDate  time.Time
-	UpdatedDate  time.Time
-	Version      int64 // starts at 0; +1 with every change
+	// WorkerAttributes are the TaskRouter attributes of the user's worker,
+	// a JSON object ("" is none); kept and exported, shown nowhere on the wire.
+	WorkerAttributes string
+	// DeactivatedDate is when Deprovision deactivated the user; zero while
+	// the user is active.
+	DeactivatedDate time.Time
+	CreatedDate     time.Time
+	UpdatedDate     time.Time
+	Version         int64 // starts at 0; +1 with every change
 }
+
+// Deactivated reports whether the user was deprovisioned.
+func (u *User) Deactivated() bool { return !u.DeactivatedDate.IsZero() }
 
 // UserKey names one user as seen by one account. A user of another account
 // does not exist for it.
@@ -89,8 +99,9 @@ func (u *UserUpdate) Validate() error {
 func (u *User) SameAs(o *User) bool {
 	eq := func(a, b *string) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
 	return eq(u.UserSID, o.UserSID) && eq(u.WorkerSID, o.WorkerSID) && eq(u.WorkspaceSID, o.WorkspaceSID) &&
-		eq(u.FlexTeamSID, o.FlexTeamSID) && eq(u.Username, o.Username) && eq(u.Email, o.Email) &&
-		eq(u.Locale, o.Locale) && (u.Roles == nil) == (o.Roles == nil) && slices.Equal(u.Roles, o.Roles)
+		eq(u.FlexTeamSID, o.FlexTeamSID) && eq(u.Username, o.Username) && eq(u.FullName, o.FullName) && eq(u.Email, o.Email) &&
+		eq(u.Locale, o.Locale) && (u.Roles == nil) == (o.Roles == nil) && slices.Equal(u.Roles, o.Roles) &&
+		u.WorkerAttributes == o.WorkerAttributes && u.DeactivatedDate.Equal(o.DeactivatedDate)
 }
 
 // Apply makes the update on u and reports whether anything changed. It does
@@ -171,6 +182,16 @@ func (u *User) Validate() error {
 			return err
 		}
 	}
+	if u.FullName != nil {
+		if err := ValidateText("FullName", *u.FullName, MaxTextLength); err != nil {
+			return err
+		}
+	}
+	if u.WorkerAttributes != "" {
+		if err := ValidateAttributes("worker.attributes", u.WorkerAttributes); err != nil {
+			return err
+		}
+	}
 	if u.Email != nil {
 		if err := ValidateEmail("Email", *u.Email); err != nil {
 			return err
@@ -218,9 +239,51 @@ type APIKey struct {
 	CreatedDate  time.Time
 }
 
-// Instance is a Flex instance: the container of FlexUsers, owned by one account.
+// Instance is a Flex instance: the container of FlexUsers, owned by one
+// account. Like a real one it has a TaskRouter workspace, whose SID its users
+// carry, and a team named "default", which users join unless told otherwise.
 type Instance struct {
-	SID         string
-	AccountSID  string
-	CreatedDate time.Time
+	SID            string
+	AccountSID     string
+	WorkspaceSID   string
+	DefaultTeamSID string
+	CreatedDate    time.Time
+}
+
+// DefaultTeamName is the friendly name of every instance's default team.
+const DefaultTeamName = "default"
+
+// Team is a Flex team of an instance.
+type Team struct {
+	SID          string
+	AccountSID   string
+	InstanceSID  string
+	FriendlyName string
+	Description  *string
+	MemberCount  int // active users whose flex_team_sid is this team
+	CreatedDate  time.Time
+	UpdatedDate  time.Time
+	Version      int64
+}
+
+// FillSIDs gives a user being created or imported into in every SID a real
+// Flex user has and that it lacks: a unified user (US), a worker (WK) unless
+// deactivated, the instance's workspace (WS) and its default team (QO).
+func (u *User) FillSIDs(in Instance) {
+	fill := func(dst **string, v func() string) {
+		if *dst == nil {
+			s := v()
+			*dst = &s
+		}
+	}
+	fill(&u.UserSID, func() string { return NewSID(UserPrefix) })
+	if !u.Deactivated() {
+		fill(&u.WorkerSID, func() string { return NewSID(WorkerPrefix) })
+	}
+	if in.WorkspaceSID != "" {
+		fill(&u.WorkspaceSID, func() string { return in.WorkspaceSID })
+	}
+	if in.DefaultTeamSID != "" {
+		fill(&u.FlexTeamSID, func() string { return in.DefaultTeamSID })
+	}
 }

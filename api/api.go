@@ -21,13 +21,19 @@ type Store interface {
 	User(ctx context.Context, key flexapi.UserKey) (flexapi.User, error)
 	// UpdateUser changes a user atomically and returns it as it now is.
 	UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi.UserUpdate) (flexapi.User, error)
-	// CreateUser stores a new user in an instance of u.AccountSID.
-	CreateUser(ctx context.Context, u *flexapi.User) error
-	// DeleteUser removes a user if ifMatch allows its version.
-	DeleteUser(ctx context.Context, key flexapi.UserKey, ifMatch flexapi.IfMatch) error
 	// Users returns a page of an instance's users in SID order, and whether
 	// more lie beyond it in the direction of travel.
 	Users(ctx context.Context, q flexapi.UserQuery) ([]flexapi.User, bool, error)
+	// ProvisionUser creates the user with p's username in the instance, or
+	// brings the existing one to p (created says which).
+	ProvisionUser(ctx context.Context, account, instance string, p flexapi.Provision) (u flexapi.User, created bool, err error)
+	// DeprovisionUser deactivates a user.
+	DeprovisionUser(ctx context.Context, key flexapi.UserKey) error
+	// Teams lists an instance's teams; Team returns one.
+	Teams(ctx context.Context, account, instance string) ([]flexapi.Team, error)
+	Team(ctx context.Context, account, instance, sid string) (flexapi.Team, error)
+	// AccountInstance returns the account's (oldest) Flex instance.
+	AccountInstance(ctx context.Context, account string) (flexapi.Instance, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 }
@@ -79,9 +85,6 @@ type Config struct {
 	// SeparateOperations leaves /healthz, /readyz and /metrics to
 	// OperationsHandler, so that the API's port exposes only the API.
 	SeparateOperations bool
-	// Strict turns off flexapi's own extensions (create, list and delete of
-	// users), so that the server exposes exactly what Twilio exposes.
-	Strict bool
 }
 
 // Observer is told of each request as it starts and ends. route is the
@@ -127,7 +130,7 @@ type server struct {
 func NewHandler(store Store, cfg Config) http.Handler {
 	s := newServer(store, cfg)
 	mux := http.NewServeMux()
-	s.routeAPI(mux, cfg.Strict)
+	s.routeAPI(mux)
 	if !cfg.SeparateOperations {
 		s.routeOperations(mux, cfg.Metrics)
 	}
@@ -150,7 +153,7 @@ func newServer(store Store, cfg Config) *server {
 		store:        store,
 		log:          cfg.Logger,
 		publicURL:    strings.TrimRight(cfg.PublicURL, "/"),
-		cors:         newCORSPolicy(cfg.CORSOrigins, cfg.Strict),
+		cors:         newCORSPolicy(cfg.CORSOrigins),
 		maxBody:      cfg.MaxBodyBytes,
 		timeout:      cfg.StoreTimeout,
 		observer:     cfg.Observer,
@@ -182,28 +185,58 @@ func newServer(store Store, cfg Config) *server {
 	return s
 }
 
-// routeAPI is every route of the API, Twilio's and (unless strict) flexapi's
-// own, and the OpenAPI document that describes them.
-func (s *server) routeAPI(mux *http.ServeMux, strict bool) {
+// routeAPI is every route of Twilio's that flexapi serves, on one screen,
+// and the OpenAPI document that describes them.
+func (s *server) routeAPI(mux *http.ServeMux) {
 	const (
-		user  = "/v2/Instances/{InstanceSid}/Users/{FlexUserSid}"
-		users = "/v2/Instances/{InstanceSid}/Users"
+		v2User        = "/v2/Instances/{InstanceSid}/Users/{FlexUserSid}"
+		v1Users       = "/v1/Instances/{InstanceSid}/Users"
+		v4Users       = "/v4/Instances/{InstanceSid}/Users"
+		v4User        = "/v4/Instances/{InstanceSid}/Users/{FlexUserSid}"
+		v4Provision   = "/v4/Instances/{InstanceSid}/Users/Provision"
+		v4Deprovision = "/v4/Instances/{InstanceSid}/Users/Deprovision"
+		v4Tokens      = "/v4/Instances/{InstanceSid}/Users/{FlexUserSid}/Tokens"
+		v1Teams       = "/v1/Instances/{InstanceSid}/Teams"
+		v1Team        = "/v1/Instances/{InstanceSid}/Teams/{TeamSid}"
+		configuration = "/v1/Configuration"
 	)
-	mux.Handle("GET "+user, s.authed(forUser(s.fetchUser)))
-	mux.Handle("POST "+user, s.authed(forUser(s.updateUser)))
-	mux.HandleFunc("OPTIONS "+user, s.preflight)
-	if strict {
-		mux.Handle(user, methodNotAllowed("GET, POST, OPTIONS"))
-	} else {
-		mux.Handle("DELETE "+user, s.authed(forUser(s.deleteUser)))
-		mux.Handle(user, methodNotAllowed("GET, POST, DELETE, OPTIONS"))
-		mux.Handle("GET "+users, s.authed(forInstance(s.listUsers)))
-		mux.Handle("POST "+users, s.authed(forInstance(s.createUser)))
-		mux.HandleFunc("OPTIONS "+users, s.preflight)
-		mux.Handle(users, methodNotAllowed("GET, POST, OPTIONS"))
+	route := func(path string, handlers map[string]http.Handler) {
+		for method, h := range handlers {
+			mux.Handle(method+" "+path, h)
+		}
+		mux.HandleFunc("OPTIONS "+path, s.preflight)
+		mux.Handle(path, methodNotAllowed(allowed(handlers)))
 	}
-	mux.HandleFunc("GET /openapi.json", serveOpenAPI(strict))
+	route(v2User, map[string]http.Handler{
+		"GET":  s.authed(forUser(s.fetchUser)),
+		"POST": s.authed(forUser(s.updateUser)),
+	})
+	route(v1Users, map[string]http.Handler{"GET": s.authed(forInstance(s.listUsers))})
+	route(v4Users, map[string]http.Handler{"GET": s.authed(forInstance(s.lookupUsers))})
+	// Provision and Deprovision share the shape of a user's path, whose
+	// other methods they answer 405 like it.
+	route(v4User, map[string]http.Handler{"GET": s.authed(forUser(s.fetchUserV4))})
+	mux.Handle("POST "+v4Provision, s.authed(forInstance(s.provisionUser)))
+	mux.Handle("GET "+v4Provision, methodNotAllowed("POST, OPTIONS"))
+	mux.Handle("POST "+v4Deprovision, s.authed(forInstance(s.deprovisionUser)))
+	mux.Handle("GET "+v4Deprovision, methodNotAllowed("POST, OPTIONS"))
+	route(v4Tokens, map[string]http.Handler{"POST": s.authed(forUser(s.createToken))})
+	route(v1Teams, map[string]http.Handler{"GET": s.authed(forInstance(s.listTeams))})
+	route(v1Team, map[string]http.Handler{"GET": s.authed(forInstance(s.fetchTeam))})
+	route(configuration, map[string]http.Handler{"GET": s.authed(s.fetchConfiguration)})
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	mux.Handle("/openapi.json", methodNotAllowed("GET"))
+}
+
+// allowed is the Allow header of a path served by handlers.
+func allowed(handlers map[string]http.Handler) string {
+	var methods []string
+	for _, m := range []string{"GET", "POST"} {
+		if handlers[m] != nil {
+			methods = append(methods, m)
+		}
+	}
+	return strings.Join(append(methods, "OPTIONS"), ", ")
 }
 
 // routeOperations is the probes and, when given, the metrics.

@@ -53,12 +53,15 @@ func (c *credentialCache) put(header, accountSID string, now time.Time) {
 	c.mu.Unlock()
 }
 
+// accountHandler serves a request of an authenticated account.
+type accountHandler func(w http.ResponseWriter, r *http.Request, accountSID string)
+
 // authed checks HTTP Basic credentials before anything else is looked at, and
 // passes the authenticated account's SID to h. A request whose credentials
 // verify is served, whatever failed before it: only failures are throttled,
 // per client address and username, and a request without credentials (as
 // clients send before a 401 challenge) never counts as one.
-func (s *server) authed(h func(w http.ResponseWriter, r *http.Request, accountSID string)) http.Handler {
+func (s *server) authed(h accountHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
 		accountSID, err := s.authenticate(r, now)

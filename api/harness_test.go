@@ -51,7 +51,14 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg api.Config) *harness {
 	t.Helper()
-	store, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "flexapi.db"))
+	return newHarnessOn(t, filepath.Join(t.TempDir(), "flexapi.db"), cfg)
+}
+
+// newHarnessOn is newHarness on the store dsn (a SQLite file or a
+// PostgreSQL schema).
+func newHarnessOn(t *testing.T, dsn string, cfg api.Config) *harness {
+	t.Helper()
+	store, err := sqlstore.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,11 +140,11 @@ func TestOneAccountCannotTakeEverySlot(t *testing.T) {
 // A malformed query value is a 400 naming the parameter, not ignored.
 func TestMalformedQueryIsNamed(t *testing.T) {
 	h := newHarness(t, api.Config{})
-	res := h.do(request{method: "GET", path: "/v2/Instances/" + instanceA + "/Users?PageSize=%zz", auth: credA})
+	res := h.do(request{method: "GET", path: "/v1/Instances/" + instanceA + "/Users?PageSize=%zz", auth: credA})
 	checkTwilioError(t, res, 400, 20001, "")
 	if !strings.Contains(string(res.body), "PageSize") {
 		t.Errorf("the error does not name PageSize: %s", res.body)
 	}
-	res = h.do(request{method: "GET", path: "/v2/Instances/" + instanceA + "/Users?Username=%FF", auth: credA})
+	res = h.do(request{method: "GET", path: "/v4/Instances/" + instanceA + "/Users?Username=%FF", auth: credA})
 	checkTwilioError(t, res, 400, 20001, "")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/flexapi/flexapi"
@@ -22,8 +23,9 @@ func TestTenantIsolation(t *testing.T) {
 	type tenant struct {
 		account string
 		creds   [][2]string
-		users   []string // paths
-		lists   []string // instance list paths
+		users   []string // paths of v2 users
+		lists   []string // paths of instances (the part before /Users)
+		teams   []string // paths of default teams
 	}
 	var tenants []tenant
 	for a := range 3 {
@@ -43,7 +45,8 @@ func TestTenantIsolation(t *testing.T) {
 			if err := h.store.CreateInstance(ctx, &in); err != nil {
 				t.Fatal(err)
 			}
-			tn.lists = append(tn.lists, "/v2/Instances/"+in.SID+"/Users")
+			tn.lists = append(tn.lists, in.SID)
+			tn.teams = append(tn.teams, "/v1/Instances/"+in.SID+"/Teams/"+in.DefaultTeamSID)
 			for u := range 1 + rng.IntN(3) {
 				email := fmt.Sprintf("a%d-u%d@example.com", a, u)
 				user := flexapi.User{AccountSID: tn.account, InstanceSID: in.SID, FlexUserSID: flexapi.NewSID("FU"), Email: &email}
@@ -65,33 +68,38 @@ func TestTenantIsolation(t *testing.T) {
 		for _, cred := range caller.creds {
 			for _, owner := range tenants {
 				mine := owner.account == caller.account
-				for _, path := range owner.users {
-					for _, method := range []string{"GET", "POST", "DELETE"} {
-						if mine && method == "DELETE" {
-							continue // the owner's delete is tested elsewhere; here it would remove the fixture
-						}
-						req := request{method: method, path: path, auth: cred}
-						if method == "POST" {
-							req.form = url.Values{"Locale": {"fr-FR"}}
-						}
-						res := h.do(req)
-						checks++
-						if mine && res.status != 200 || !mine && (res.status != 404 || string(res.body) != absent(path)) {
-							t.Errorf("%s %s as %s (owner %v): %d %s", method, path, cred[0][:2], mine, res.status, res.body)
-						}
+				ask := func(method, path string, body string, owned int) {
+					req := request{method: method, path: path, auth: cred, body: body}
+					if method == "POST" && strings.HasPrefix(path, "/v2/") {
+						req.form = url.Values{"Locale": {"fr-FR"}}
+					} else if method == "POST" {
+						req.header = map[string]string{"Content-Type": "application/json"}
+					}
+					res := h.do(req)
+					checks++
+					p := strings.SplitN(path, "?", 2)[0]
+					if mine && res.status != owned || !mine && (res.status != 404 || string(res.body) != absent(p)) {
+						t.Errorf("%s %s as %s (owner %v): %d %s", method, path, cred[0][:2], mine, res.status, res.body)
 					}
 				}
-				for _, path := range owner.lists {
-					for _, method := range []string{"GET", "POST"} {
-						if mine && method == "POST" {
-							continue
-						}
-						res := h.do(request{method: method, path: path, auth: cred, form: url.Values{}})
-						checks++
-						if mine && res.status != 200 || !mine && (res.status != 404 || string(res.body) != absent(path)) {
-							t.Errorf("%s %s as %s (owner %v): %d %s", method, path, cred[0][:2], mine, res.status, res.body)
-						}
+				for _, path := range owner.users {
+					ask("GET", path, "", 200)
+					ask("POST", path, "", 200)
+					v4 := strings.Replace(path, "/v2/", "/v4/", 1)
+					ask("GET", v4, "", 200)
+					ask("POST", v4+"/Tokens", `{"ttl": 60}`, 201)
+				}
+				for _, in := range owner.lists {
+					ask("GET", "/v1/Instances/"+in+"/Users", "", 200)
+					ask("GET", "/v4/Instances/"+in+"/Users?Username=nobody", "", 200)
+					ask("GET", "/v1/Instances/"+in+"/Teams", "", 200)
+					if !mine { // the owner's would change the fixture; the flow tests cover them
+						ask("POST", "/v4/Instances/"+in+"/Users/Provision", `{"username":"x","email":"x@example.com","full_name":"X","roles":["agent"],"worker":{}}`, 0)
+						ask("POST", "/v4/Instances/"+in+"/Users/Deprovision", `{"flex_user_sid":"`+strings.TrimPrefix(owner.users[0], "/v2/Instances/"+in+"/Users/")+`"}`, 0)
 					}
+				}
+				for _, path := range owner.teams {
+					ask("GET", path, "", 200)
 				}
 			}
 		}

@@ -25,7 +25,7 @@ func TestRateLimitPerAccount(t *testing.T) {
 		t.Errorf("Retry-After %q; want the 1 to 2 s until the next token", res.header.Get("Retry-After"))
 	}
 	// Another account has a bucket of its own.
-	if res := h.do(request{method: "GET", path: "/v2/Instances/" + instanceB + "/Users", auth: [2]string{accountB, tokenB}}); res.status != 200 {
+	if res := h.do(request{method: "GET", path: "/v1/Instances/" + instanceB + "/Users", auth: [2]string{accountB, tokenB}}); res.status != 200 {
 		t.Errorf("account B after A's limit: %d", res.status)
 	}
 }

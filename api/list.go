@@ -56,9 +56,8 @@ func parsePageToken(token string) (kind, sid string, err error) {
 	return token[:2], sid, nil
 }
 
-// listUsers is flexapi's own: GET /v2/Instances/{InstanceSid}/Users, with
-// Twilio's paging (PageSize, Page, PageToken) and the filters Email and
-// Username.
+// listUsers is GET /v1/Instances/{InstanceSid}/Users, with Twilio's paging
+// (PageSize, Page, PageToken): every user, deactivated ones included.
 func (s *server) listUsers(w http.ResponseWriter, r *http.Request, accountSID, instance string) {
 	params, err := queryParams(r.URL.RawQuery)
 	if err != nil {
@@ -71,16 +70,6 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request, accountSID, i
 		s.writeError(w, r, err)
 		return
 	}
-	for name, dst := range map[string]**string{"Email": &q.Email, "Username": &q.Username} {
-		if params.Has(name) {
-			v := params.Get(name)
-			if err := flexapi.ValidateText(name, v, flexapi.MaxTextLength); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-			*dst = &v
-		}
-	}
 	users, more, err := s.store.Users(r.Context(), q)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -90,11 +79,6 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request, accountSID, i
 	base := s.baseURL(r)
 	link := func(page int, token string) string {
 		v := url.Values{}
-		for _, f := range []string{"Email", "Username"} {
-			if params.Has(f) {
-				v.Set(f, params.Get(f))
-			}
-		}
 		v.Set("PageSize", strconv.Itoa(q.Limit))
 		v.Set("Page", strconv.Itoa(page))
 		if token != "" {
@@ -106,7 +90,7 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request, accountSID, i
 		Page: page, PageSize: q.Limit, FirstPageURL: link(0, ""), URL: link(page, token), Key: "users",
 	}}
 	for i, u := range users {
-		list.Users[i] = Representation(u, base)
+		list.Users[i] = userObject(u)
 	}
 	if len(users) > 0 {
 		// Going up there is more when the store says so; going down, the

@@ -178,11 +178,8 @@ const (
 	corsExpose  = "ETag, Twilio-Request-Id, Twilio-Request-Duration"
 )
 
-func newCORSPolicy(origins []string, strict bool) corsPolicy {
-	c := corsPolicy{origins: origins, methods: "GET, POST, DELETE, OPTIONS"}
-	if strict {
-		c.methods = "GET, POST, OPTIONS"
-	}
+func newCORSPolicy(origins []string) corsPolicy {
+	c := corsPolicy{origins: origins, methods: "GET, POST, OPTIONS"}
 	c.anyOrigin = len(origins) == 0 || slices.Contains(origins, "*")
 	c.fixed = http.Header{}
 	c.fixed.Set("Access-Control-Allow-Methods", c.methods)

@@ -187,48 +187,6 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request, key flexapi.
 	s.writeUser(w, r, http.StatusOK, u)
 }
 
-// createUser is flexapi's own: POST /v2/Instances/{InstanceSid}/Users.
-func (s *server) createUser(w http.ResponseWriter, r *http.Request, accountSID, instance string) {
-	form, err := s.parseForm(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	u := flexapi.User{
-		AccountSID:   accountSID,
-		InstanceSID:  instance,
-		FlexUserSID:  flexapi.NewSID(flexapi.FlexUserPrefix),
-		Username:     formValue(form, "Username"),
-		Email:        formValue(form, "Email"),
-		Locale:       formValue(form, "Locale"),
-		UserSID:      formValue(form, "UserSid"),
-		WorkerSID:    formValue(form, "WorkerSid"),
-		WorkspaceSID: formValue(form, "WorkspaceSid"),
-		FlexTeamSID:  formValue(form, "FlexTeamSid"),
-	}
-	if roles, ok := form["Roles"]; ok {
-		u.Roles = roles
-	}
-	if err := u.Validate(); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := s.store.CreateUser(r.Context(), &u); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeUser(w, r, http.StatusCreated, u)
-}
-
-// deleteUser is flexapi's own: DELETE on the user, guarded by If-Match.
-func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, key flexapi.UserKey) {
-	if err := s.store.DeleteUser(r.Context(), key, ifMatch(r)); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // parseForm reads a form-encoded body within the size limit. A body without
 // a Content-Type is read as a form too, as clients that build requests by hand
 // often send it so; a body of any other declared type is refused rather than

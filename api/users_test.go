@@ -87,9 +87,21 @@ func TestFetchShowsUnknownFieldsAsNull(t *testing.T) {
 	}
 	res := h.do(request{method: "GET", path: api.UserPath(instanceB, u.FlexUserSID), auth: [2]string{accountB, tokenB}})
 	body := res.json(t)
-	for _, f := range []string{"user_sid", "worker_sid", "workspace_sid", "flex_team_sid", "username", "email", "locale", "roles"} {
+	for _, f := range []string{"username", "email", "locale", "roles"} {
 		if v, ok := body[f]; !ok || v != nil {
 			t.Errorf("%s = %v (present %v); want null", f, v, ok)
+		}
+	}
+	// Every user has the SIDs a real Flex user has, however it was made.
+	in, _ := h.store.Instance(context.Background(), instanceB)
+	for f, want := range map[string]string{"workspace_sid": in.WorkspaceSID, "flex_team_sid": in.DefaultTeamSID} {
+		if body[f] != want {
+			t.Errorf("%s = %v; want the instance's %s", f, body[f], want)
+		}
+	}
+	for f, prefix := range map[string]string{"user_sid": "US", "worker_sid": "WK"} {
+		if v, _ := body[f].(string); !strings.HasPrefix(v, prefix) || len(v) != 34 {
+			t.Errorf("%s = %v; want a generated %s SID", f, body[f], prefix)
 		}
 	}
 	if body["version"] != 0.0 || body["url"] != h.srv.URL+api.UserPath(instanceB, u.FlexUserSID) {

@@ -188,7 +188,7 @@ func TestErrorTable(t *testing.T) {
 	for _, m := range []string{"PUT", "PATCH"} {
 		res := h.do(request{method: m, path: pathA, auth: credA})
 		checkTwilioError(t, res, 405, 20004, "The requested resource "+pathA+" does not support the attempted HTTP method "+m)
-		if got := res.header.Get("Allow"); got != "GET, POST, DELETE, OPTIONS" {
+		if got := res.header.Get("Allow"); got != "GET, POST, OPTIONS" {
 			t.Errorf("%s: Allow %q", m, got)
 		}
 	}
@@ -295,7 +295,7 @@ func TestHeadersOnEveryResponse(t *testing.T) {
 		}
 		for k, want := range map[string]string{
 			"Access-Control-Allow-Origin":      "*",
-			"Access-Control-Allow-Methods":     "GET, POST, DELETE, OPTIONS",
+			"Access-Control-Allow-Methods":     "GET, POST, OPTIONS",
 			"Access-Control-Allow-Credentials": "false",
 		} {
 			if got := res.header.Get(k); got != want {

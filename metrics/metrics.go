@@ -110,14 +110,29 @@ func (s *store) UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi
 	return s.inner.UpdateUser(ctx, key, upd)
 }
 
-func (s *store) CreateUser(ctx context.Context, u *flexapi.User) (err error) {
-	defer s.done("create_user", time.Now(), &err)
-	return s.inner.CreateUser(ctx, u)
+func (s *store) ProvisionUser(ctx context.Context, account, instance string, p flexapi.Provision) (u flexapi.User, created bool, err error) {
+	defer s.done("provision_user", time.Now(), &err)
+	return s.inner.ProvisionUser(ctx, account, instance, p)
 }
 
-func (s *store) DeleteUser(ctx context.Context, key flexapi.UserKey, ifMatch flexapi.IfMatch) (err error) {
-	defer s.done("delete_user", time.Now(), &err)
-	return s.inner.DeleteUser(ctx, key, ifMatch)
+func (s *store) DeprovisionUser(ctx context.Context, key flexapi.UserKey) (err error) {
+	defer s.done("deprovision_user", time.Now(), &err)
+	return s.inner.DeprovisionUser(ctx, key)
+}
+
+func (s *store) Teams(ctx context.Context, account, instance string) (teams []flexapi.Team, err error) {
+	defer s.done("teams", time.Now(), &err)
+	return s.inner.Teams(ctx, account, instance)
+}
+
+func (s *store) Team(ctx context.Context, account, instance, sid string) (t flexapi.Team, err error) {
+	defer s.done("team", time.Now(), &err)
+	return s.inner.Team(ctx, account, instance, sid)
+}
+
+func (s *store) AccountInstance(ctx context.Context, account string) (in flexapi.Instance, err error) {
+	defer s.done("account_instance", time.Now(), &err)
+	return s.inner.AccountInstance(ctx, account)
 }
 
 func (s *store) Users(ctx context.Context, q flexapi.UserQuery) (users []flexapi.User, more bool, err error) {

@@ -155,16 +155,44 @@ func (s *Store) Keys(ctx context.Context, accountSID string) ([]flexapi.APIKey, 
 	})
 }
 
-// CreateInstance stores a new Flex instance of an existing account.
+const instanceColumns = `sid, account_sid, workspace_sid, default_team_sid, created_date`
+
+func scanInstance(sc scanner) (flexapi.Instance, error) {
+	var in flexapi.Instance
+	var workspace, team sql.NullString
+	var created int64
+	err := sc.Scan(&in.SID, &in.AccountSID, &workspace, &team, &created)
+	in.WorkspaceSID, in.DefaultTeamSID, in.CreatedDate = workspace.String, team.String, fromUnix(created)
+	return in, err
+}
+
+// CreateInstance stores a new Flex instance of an existing account, with its
+// workspace and its default team (generated unless in names them).
 func (s *Store) CreateInstance(ctx context.Context, in *flexapi.Instance) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.insertInstance(ctx, tx, in) })
+}
+
+func (s *Store) insertInstance(ctx context.Context, tx *sql.Tx, in *flexapi.Instance) error {
 	if in.CreatedDate.IsZero() {
 		in.CreatedDate = s.now().UTC().Truncate(1e9)
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO instances (sid, account_sid, created_date) VALUES ($1, $2, $3)`,
-			in.SID, in.AccountSID, unix(in.CreatedDate))
+	if in.WorkspaceSID == "" {
+		in.WorkspaceSID = flexapi.NewSID(flexapi.WorkspacePrefix)
+	}
+	if in.DefaultTeamSID == "" {
+		in.DefaultTeamSID = flexapi.NewSID(flexapi.FlexTeamPrefix)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO instances (`+instanceColumns+`) VALUES ($1, $2, $3, $4, $5)`,
+		in.SID, in.AccountSID, in.WorkspaceSID, in.DefaultTeamSID, unix(in.CreatedDate)); err != nil {
 		return err
-	})
+	}
+	return s.insertDefaultTeam(ctx, tx, *in)
+}
+
+func (s *Store) insertDefaultTeam(ctx context.Context, tx *sql.Tx, in flexapi.Instance) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO teams (sid, instance_sid, account_sid, friendly_name, created_date, updated_date)
+		VALUES ($1, $2, $3, $4, $5, $5)`, in.DefaultTeamSID, in.SID, in.AccountSID, flexapi.DefaultTeamName, unix(in.CreatedDate))
+	return err
 }
 
 // DeleteInstance removes an instance and all its users.
@@ -176,27 +204,18 @@ func (s *Store) DeleteInstance(ctx context.Context, sid string) error {
 
 // Instance returns one instance, whatever its account.
 func (s *Store) Instance(ctx context.Context, sid string) (flexapi.Instance, error) {
-	var in flexapi.Instance
-	var created int64
-	err := s.read.QueryRowContext(ctx, `SELECT sid, account_sid, created_date FROM instances WHERE sid = $1`, sid).
-		Scan(&in.SID, &in.AccountSID, &created)
-	in.CreatedDate = fromUnix(created)
+	in, err := scanInstance(s.read.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE sid = $1`, sid))
 	return in, wrap(err)
 }
 
 // Instances lists the instances of an account ("" for all), oldest first.
 func (s *Store) Instances(ctx context.Context, accountSID string) ([]flexapi.Instance, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT sid, account_sid, created_date FROM instances
+	rows, err := s.read.QueryContext(ctx, `SELECT `+instanceColumns+` FROM instances
 		WHERE $1 = '' OR account_sid = $1 ORDER BY created_date, sid`, accountSID)
 	if err != nil {
 		return nil, wrap(err)
 	}
-	return collect(rows, func(sc scanner) (in flexapi.Instance, err error) {
-		var created int64
-		err = sc.Scan(&in.SID, &in.AccountSID, &created)
-		in.CreatedDate = fromUnix(created)
-		return in, err
-	})
+	return collect(rows, scanInstance)
 }
 
 type scanner interface{ Scan(dest ...any) error }

@@ -178,8 +178,7 @@ func (s *Store) lookupPostgres(ctx context.Context, keys []flexapi.UserKey) (*sq
 // that another account's user is passed over inside the database, as cheaply
 // as an absent one: found or not, it costs the same to ask for.
 func (d dialect) usersByKeyQueries() map[int]string {
-	const columns = `u.account_sid, u.instance_sid, u.flex_user_sid, u.user_sid, u.worker_sid, u.workspace_sid,
-	u.flex_team_sid, u.username, u.email, u.locale, u.roles, u.created_date, u.updated_date, u.version`
+	columns := uUserColumns
 	const join = ` JOIN users u ON u.instance_sid = k.i AND u.flex_user_sid = k.f AND u.account_sid = k.a`
 	queries := map[int]string{1: `SELECT ` + userColumns + ` FROM users WHERE instance_sid = $1 AND flex_user_sid = $2 AND account_sid = $3`}
 	if d.arrays {

@@ -123,8 +123,7 @@ func (s *Store) seedInstance(ctx context.Context, tx *sql.Tx, account string, si
 	err := tx.QueryRowContext(ctx, `SELECT account_sid FROM instances WHERE sid = $1`, si.SID).Scan(&owner)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		if _, err := tx.ExecContext(ctx, `INSERT INTO instances (sid, account_sid, created_date) VALUES ($1, $2, $3)`,
-			si.SID, account, unix(s.now())); err != nil {
+		if err := s.insertInstance(ctx, tx, &flexapi.Instance{SID: si.SID, AccountSID: account}); err != nil {
 			return err
 		}
 	case err != nil:

@@ -90,10 +90,12 @@ type dialect struct {
 	lockMigrations, lockSeeds string
 	// arrays says that a list may be bound as one array parameter.
 	arrays bool
+	// randomHex is an expression of 32 random lowercase hex digits.
+	randomHex string
 }
 
 var (
-	sqliteDialect   = dialect{param: "?"}
+	sqliteDialect   = dialect{param: "?", randomHex: "lower(hex(randomblob(16)))"}
 	postgresDialect = dialect{
 		param:          "$",
 		lockRow:        " FOR UPDATE",
@@ -101,6 +103,7 @@ var (
 		lockMigrations: "SELECT pg_advisory_xact_lock(7283902461)",
 		lockSeeds:      "SELECT pg_advisory_xact_lock(7283902462)",
 		arrays:         true,
+		randomHex:      "replace(gen_random_uuid()::text, '-', '')",
 	}
 )
 
@@ -359,6 +362,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("migration %s: %w", base, err)
 			}
+			if fill := backfills[version]; fill != nil {
+				if err := fill(s, ctx, tx); err != nil {
+					return fmt.Errorf("migration %s: %w", base, err)
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
 				version, base, s.now().Unix()); err != nil {
 				return err
@@ -366,6 +374,48 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// backfills give existing rows what a migration's new columns ask of them,
+// in the migration's transaction, where SQL alone cannot say it for both
+// databases.
+var backfills = map[int]func(s *Store, ctx context.Context, tx *sql.Tx) error{
+	2: (*Store).backfillLifecycle,
+}
+
+// backfillLifecycle gives every instance a workspace and a default team, and
+// every user the SIDs a real Flex user has: a unified user, a worker, the
+// instance's workspace and default team.
+func (s *Store) backfillLifecycle(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE workspace_sid IS NULL`)
+	if err != nil {
+		return err
+	}
+	instances, err := collect(rows, scanInstance)
+	if err != nil {
+		return err
+	}
+	for _, in := range instances {
+		in.WorkspaceSID, in.DefaultTeamSID = flexapi.NewSID(flexapi.WorkspacePrefix), flexapi.NewSID(flexapi.FlexTeamPrefix)
+		if _, err := tx.ExecContext(ctx, `UPDATE instances SET workspace_sid = $1, default_team_sid = $2 WHERE sid = $3`,
+			in.WorkspaceSID, in.DefaultTeamSID, in.SID); err != nil {
+			return err
+		}
+		if err := s.insertDefaultTeam(ctx, tx, in); err != nil {
+			return err
+		}
+	}
+	for _, stmt := range []string{
+		`UPDATE users SET workspace_sid = (SELECT i.workspace_sid FROM instances i WHERE i.sid = users.instance_sid) WHERE workspace_sid IS NULL`,
+		`UPDATE users SET flex_team_sid = (SELECT i.default_team_sid FROM instances i WHERE i.sid = users.instance_sid) WHERE flex_team_sid IS NULL`,
+		`UPDATE users SET user_sid = 'US' || ` + s.dialect.randomHex + ` WHERE user_sid IS NULL`,
+		`UPDATE users SET worker_sid = 'WK' || ` + s.dialect.randomHex + ` WHERE worker_sid IS NULL`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // inTx runs fn in a write transaction and commits when it returns nil and

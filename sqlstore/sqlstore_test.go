@@ -276,8 +276,8 @@ func testReopenKeepsDataAndMigratesOnce(t *testing.T, dsn string) {
 		t.Fatalf("after reopen: %v %v; want kept@example.com at version 1", got.Email, err)
 	}
 	v, err := again.SchemaVersion(ctx)
-	if err != nil || v != 1 {
-		t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
+	if err != nil || v != 2 {
+		t.Errorf("SchemaVersion = %d, %v; want 2", v, err)
 	}
 }
 
@@ -482,7 +482,7 @@ func testConcurrentOpenMigratesOnce(t *testing.T, dsn string) {
 		}
 	}
 	s := openFile(t, dsn)
-	if v, err := s.SchemaVersion(context.Background()); err != nil || v != 1 {
-		t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
+	if v, err := s.SchemaVersion(context.Background()); err != nil || v != 2 {
+		t.Errorf("SchemaVersion = %d, %v; want 2", v, err)
 	}
 }

@@ -13,27 +13,82 @@ import (
 	"github.com/flexapi/flexapi"
 )
 
-const userColumns = `account_sid, instance_sid, flex_user_sid, user_sid, worker_sid, workspace_sid,
-	flex_team_sid, username, email, locale, roles, created_date, updated_date, version`
+// userColumnList is the users table's columns in the order of scanUser and
+// userValues.
+var userColumnList = []string{"account_sid", "instance_sid", "flex_user_sid", "user_sid", "worker_sid", "workspace_sid",
+	"flex_team_sid", "username", "full_name", "email", "locale", "roles", "worker_attributes", "deactivated_date",
+	"created_date", "updated_date", "version"}
+
+// userColumns, and the same qualified by the table alias u.
+var (
+	userColumns  = strings.Join(userColumnList, ", ")
+	uUserColumns = "u." + strings.Join(userColumnList, ", u.")
+)
 
 func scanUser(sc scanner) (flexapi.User, error) {
 	var u flexapi.User
-	var userSID, workerSID, workspaceSID, teamSID, username, email, locale, roles sql.NullString
+	var userSID, workerSID, workspaceSID, teamSID, username, fullName, email, locale, roles, attributes sql.NullString
+	var deactivated sql.NullInt64
 	var created, updated int64
 	err := sc.Scan(&u.AccountSID, &u.InstanceSID, &u.FlexUserSID, &userSID, &workerSID, &workspaceSID,
-		&teamSID, &username, &email, &locale, &roles, &created, &updated, &u.Version)
+		&teamSID, &username, &fullName, &email, &locale, &roles, &attributes, &deactivated, &created, &updated, &u.Version)
 	if err != nil {
 		return u, err
 	}
 	u.UserSID, u.WorkerSID, u.WorkspaceSID, u.FlexTeamSID = ptr(userSID), ptr(workerSID), ptr(workspaceSID), ptr(teamSID)
-	u.Username, u.Email, u.Locale = ptr(username), ptr(email), ptr(locale)
+	u.Username, u.FullName, u.Email, u.Locale = ptr(username), ptr(fullName), ptr(email), ptr(locale)
+	u.WorkerAttributes = attributes.String
 	if roles.Valid {
 		if u.Roles, err = decodeRoles(roles.String); err != nil {
 			return u, err
 		}
 	}
+	if deactivated.Valid {
+		u.DeactivatedDate = fromUnix(deactivated.Int64)
+	}
 	u.CreatedDate, u.UpdatedDate = fromUnix(created), fromUnix(updated)
 	return u, nil
+}
+
+// userValues are u's values for userColumnList.
+func userValues(u *flexapi.User) []any {
+	var attributes, deactivated any
+	if u.WorkerAttributes != "" {
+		attributes = u.WorkerAttributes
+	}
+	if u.Deactivated() {
+		deactivated = unix(u.DeactivatedDate)
+	}
+	return []any{u.AccountSID, u.InstanceSID, u.FlexUserSID, u.UserSID, u.WorkerSID, u.WorkspaceSID,
+		u.FlexTeamSID, u.Username, u.FullName, u.Email, u.Locale, rolesValue(u.Roles), attributes, deactivated,
+		unix(u.CreatedDate), unix(u.UpdatedDate), u.Version}
+}
+
+// insertUser inserts one new user.
+func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, u *flexapi.User) error {
+	b := s.query()
+	b.sql.WriteString(`INSERT INTO users (` + userColumns + `) VALUES `)
+	b.row(userValues(u)...)
+	_, err := tx.ExecContext(ctx, b.sql.String(), b.args...)
+	return err
+}
+
+// updateUserRow writes every column of an existing user.
+func (s *Store) updateUserRow(ctx context.Context, tx *sql.Tx, u *flexapi.User) error {
+	b := s.query()
+	b.sql.WriteString(`UPDATE users SET `)
+	values := userValues(u)
+	for i, col := range userColumnList[3:] { // not the key, nor the account
+		sep := ", "
+		if i == 0 {
+			sep = ""
+		}
+		b.add(sep+col+" = ", values[3+i])
+	}
+	b.add(" WHERE instance_sid = ", u.InstanceSID)
+	b.add(" AND flex_user_sid = ", u.FlexUserSID)
+	_, err := tx.ExecContext(ctx, b.sql.String(), b.args...)
+	return err
 }
 
 // decodeRoles reads the roles column, a JSON array of strings as
@@ -90,27 +145,24 @@ func (s *Store) CreateUser(ctx context.Context, u *flexapi.User) error {
 		u.UpdatedDate = u.CreatedDate
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.instanceOf(ctx, tx, u.AccountSID, u.InstanceSID, ""); err != nil {
+		in, err := s.instanceOf(ctx, tx, u.AccountSID, u.InstanceSID, "")
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			u.AccountSID, u.InstanceSID, u.FlexUserSID, u.UserSID, u.WorkerSID, u.WorkspaceSID,
-			u.FlexTeamSID, u.Username, u.Email, u.Locale, rolesValue(u.Roles),
-			unix(u.CreatedDate), unix(u.UpdatedDate), u.Version)
-		return err
+		u.FillSIDs(in)
+		return s.insertUser(ctx, tx, u)
 	})
 }
 
-// instanceOf checks that an instance exists and belongs to account (ENOTFOUND
-// otherwise), with lock appended to its query. A failure to ask is passed
-// on as it is: a store that cannot answer is never "not found".
-func (s *Store) instanceOf(ctx context.Context, q querier, account, instance, lock string) error {
-	var owner string
-	err := q.QueryRowContext(ctx, `SELECT account_sid FROM instances WHERE sid = $1`+lock, instance).Scan(&owner)
-	if err == nil && owner != account {
+// instanceOf returns an instance if it exists and belongs to account
+// (ENOTFOUND otherwise), with lock appended to its query. A failure to ask
+// is passed on as it is: a store that cannot answer is never "not found".
+func (s *Store) instanceOf(ctx context.Context, q querier, account, instance, lock string) (flexapi.Instance, error) {
+	in, err := scanInstance(q.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE sid = $1`+lock, instance))
+	if err == nil && in.AccountSID != account {
 		err = sql.ErrNoRows // another account's instance is absent for this one
 	}
-	return wrap(err)
+	return in, wrap(err)
 }
 
 // querier is a database or a transaction.
@@ -182,7 +234,7 @@ func (s *Store) Users(ctx context.Context, q flexapi.UserQuery) ([]flexapi.User,
 	if q.AccountSID == "" {
 		return nil, false, errors.New("sqlstore: a user query must name its account")
 	}
-	if err := s.instanceOf(ctx, s.read, q.AccountSID, q.InstanceSID, ""); err != nil {
+	if _, err := s.instanceOf(ctx, s.read, q.AccountSID, q.InstanceSID, ""); err != nil {
 		return nil, false, err
 	}
 	return s.users(ctx, q)
@@ -305,7 +357,8 @@ func (s *Store) UpsertUsers(ctx context.Context, in flexapi.Instance, users []fl
 func (s *Store) upsertUsers(ctx context.Context, tx *sql.Tx, in flexapi.Instance, users []flexapi.User) (UpsertResult, error) {
 	var res UpsertResult
 	now := s.now().UTC().Truncate(1e9)
-	if err := s.instanceOf(ctx, tx, in.AccountSID, in.SID, s.dialect.lockInstance); err != nil {
+	in, err := s.instanceOf(ctx, tx, in.AccountSID, in.SID, s.dialect.lockInstance)
+	if err != nil {
 		return res, err
 	}
 	existing, err := s.existingUsers(ctx, tx, in.SID, users)
@@ -328,6 +381,10 @@ func (s *Store) upsertUsers(ctx context.Context, tx *sql.Tx, in flexapi.Instance
 	for _, u := range users {
 		u.AccountSID, u.InstanceSID = in.AccountSID, in.SID
 		st, found := states[u.FlexUserSID]
+		if found {
+			keepSIDs(&u, &st.user) // a row without them keeps the user's own
+		}
+		u.FillSIDs(in)
 		switch {
 		case !found:
 			if u.CreatedDate.IsZero() {
@@ -353,34 +410,33 @@ func (s *Store) upsertUsers(ctx context.Context, tx *sql.Tx, in flexapi.Instance
 		}
 	}
 	var fresh []*flexapi.User
-	var update *sql.Stmt
 	for _, st := range order {
 		if st.fresh {
 			fresh = append(fresh, &st.user)
 			continue
 		}
-		if update == nil {
-			if update, err = tx.PrepareContext(ctx, `UPDATE users SET user_sid = $1, worker_sid = $2,
-				workspace_sid = $3, flex_team_sid = $4, username = $5, email = $6, locale = $7, roles = $8,
-				updated_date = $9, version = $10 WHERE instance_sid = $11 AND flex_user_sid = $12`); err != nil {
-				return res, err
-			}
-			defer update.Close()
-		}
-		u := st.user
-		if _, err := update.ExecContext(ctx, u.UserSID, u.WorkerSID, u.WorkspaceSID, u.FlexTeamSID, u.Username,
-			u.Email, u.Locale, rolesValue(u.Roles), unix(u.UpdatedDate), u.Version, in.SID, u.FlexUserSID); err != nil {
+		if err := s.updateUserRow(ctx, tx, &st.user); err != nil {
 			return res, err
 		}
 	}
 	return res, s.insertUsers(ctx, tx, fresh)
 }
 
+// keepSIDs gives u the SIDs of the stored user that it does not name.
+func keepSIDs(u, stored *flexapi.User) {
+	for _, f := range [][2]**string{{&u.UserSID, &stored.UserSID}, {&u.WorkspaceSID, &stored.WorkspaceSID},
+		{&u.FlexTeamSID, &stored.FlexTeamSID}, {&u.WorkerSID, &stored.WorkerSID}} {
+		if *f[0] == nil {
+			*f[0] = *f[1]
+		}
+	}
+}
+
 // insertUsers inserts new users with as few statements as the parameter
 // limits allow: one round trip per few hundred rows on PostgreSQL, and far
 // fewer steps of SQLite's machine than a statement per row.
 func (s *Store) insertUsers(ctx context.Context, tx *sql.Tx, users []*flexapi.User) error {
-	const perStatement = 500 // 14 parameters a row: within both databases' limits
+	const perStatement = 500 // 17 parameters a row: within both databases' limits
 	for start := 0; start < len(users); start += perStatement {
 		b := s.query()
 		b.sql.WriteString(`INSERT INTO users (` + userColumns + `) VALUES `)
@@ -388,8 +444,7 @@ func (s *Store) insertUsers(ctx context.Context, tx *sql.Tx, users []*flexapi.Us
 			if i > 0 {
 				b.sql.WriteString(", ")
 			}
-			b.row(u.AccountSID, u.InstanceSID, u.FlexUserSID, u.UserSID, u.WorkerSID, u.WorkspaceSID,
-				u.FlexTeamSID, u.Username, u.Email, u.Locale, rolesValue(u.Roles), unix(u.CreatedDate), unix(u.UpdatedDate), u.Version)
+			b.row(userValues(u)...)
 		}
 		if _, err := tx.ExecContext(ctx, b.sql.String(), b.args...); err != nil {
 			return err

@@ -192,19 +192,20 @@ func createInstance(ctx context.Context, e *env, args []string) error {
 		return explain(err, "instance "+in.SID+" of account "+in.AccountSID)
 	}
 	if *a.json {
-		return printJSON(e.stdout, map[string]string{"sid": in.SID})
+		return printJSON(e.stdout, map[string]string{"sid": in.SID, "workspace_sid": in.WorkspaceSID, "default_team_sid": in.DefaultTeamSID})
 	}
-	fmt.Fprintf(e.stdout, "Instance created.\n  instance_sid: %s\n  account_sid:  %s\n", in.SID, in.AccountSID)
+	fmt.Fprintf(e.stdout, "Instance created.\n  instance_sid:     %s\n  account_sid:      %s\n  workspace_sid:    %s\n  default_team_sid: %s\n",
+		in.SID, in.AccountSID, in.WorkspaceSID, in.DefaultTeamSID)
 	return nil
 }
 
 func listInstances(ctx context.Context, e *env, args []string) error {
-	columns := []string{"sid", "account_sid", "created_date"}
+	columns := []string{"sid", "account_sid", "workspace_sid", "default_team_sid", "created_date"}
 	return listOfAccount(ctx, e, "instances", args, columns, func(store *sqlstore.Store, account string) ([][]string, error) {
 		instances, err := store.Instances(ctx, account)
 		rows := make([][]string, len(instances))
 		for i, in := range instances {
-			rows[i] = []string{in.SID, in.AccountSID, date(in.CreatedDate)}
+			rows[i] = []string{in.SID, in.AccountSID, in.WorkspaceSID, in.DefaultTeamSID, date(in.CreatedDate)}
 		}
 		return rows, err
 	})

@@ -34,13 +34,13 @@ func TestAdminCommandsWhileServing(t *testing.T) {
 	}
 	key := decode(t, mustCLI(t, nil, "keys", "create", "--db", db, "--account", sid, "--json"))
 	inst := decode(t, mustCLI(t, nil, "instances", "create", "--db", db, "--account", sid, "--json"))
-	if len(inst) != 1 || len(key) != 2 {
-		t.Errorf("instances create printed %v, keys create %v; want {sid} and {sid, secret}", inst, key)
+	if len(inst) != 3 || len(key) != 2 {
+		t.Errorf("instances create printed %v, keys create %v; want {sid, workspace_sid, default_team_sid} and {sid, secret}", inst, key)
 	}
 	instance := inst["sid"].(string)
 	user := decode(t, mustCLI(t, nil, "users", "create", "--db", db, "--instance", instance, "--username", "ana",
 		"--email", "ana@example.com", "--locale", "pt-PT", "--roles", "agent,admin", "--worker-sid", "WK"+strings.Repeat("E", 32), "--json"))
-	if user["username"] != "ana" || user["worker_sid"] != "WK"+strings.Repeat("e", 32) || user["version"] != 0.0 || user["user_sid"] != nil {
+	if user["username"] != "ana" || user["worker_sid"] != "WK"+strings.Repeat("e", 32) || user["version"] != 0.0 || user["user_sid"] == nil {
 		t.Errorf("users create printed %v", user)
 	}
 	userSID := user["flex_user_sid"].(string)
@@ -91,7 +91,7 @@ func TestAdminTextOutputShowsTokenOnce(t *testing.T) {
 	if _, err := cli(t, nil, "accounts", "create", "--db", db, "--sid", "AC"+strings.Repeat("1", 32)); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("a second account with the same SID: %v; want 'already exists'", err)
 	}
-	if out := mustCLI(t, nil, "migrate", "--db", db); !strings.Contains(out, "schema up to date (version 1)") {
+	if out := mustCLI(t, nil, "migrate", "--db", db); !strings.Contains(out, "schema up to date (version 2)") {
 		t.Errorf("migrate: %q", out)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -75,8 +76,8 @@ func crashRounds(t *testing.T, db string) {
 				defer wg.Done()
 				for n := 0; ctx.Err() == nil; n++ {
 					name := fmt.Sprintf("r%d-g%d-n%d", round, g, n)
-					status, body := post(ctx, c.url+"/v2/Instances/"+instance+"/Users", account, token,
-						url.Values{"Username": {name}, "Email": {name + "@example.com"}, "Roles": {"agent", "admin"}})
+					status, body := postJSON(ctx, c.url+"/v4/Instances/"+instance+"/Users/Provision", account, token,
+						map[string]any{"username": name, "email": name + "@example.com", "full_name": name, "roles": []string{"agent", "admin"}, "worker": map[string]any{}})
 					if status != 201 {
 						return
 					}
@@ -106,7 +107,7 @@ func crashRounds(t *testing.T, db string) {
 			acks[i] = ack{email: fmt.Sprint(email), version: version}
 		}
 		stored := map[string]map[string]any{}
-		for page := c.url + "/v2/Instances/" + instance + "/Users?PageSize=1000"; page != ""; {
+		for page := c.url + "/v1/Instances/" + instance + "/Users?PageSize=1000"; page != ""; {
 			list := fetch(t, page, account, token)
 			for _, u := range list["users"].([]any) {
 				m := u.(map[string]any)
@@ -134,6 +135,22 @@ func post(ctx context.Context, u, user, pass string, form url.Values) (int, map[
 	req, _ := http.NewRequestWithContext(ctx, "POST", u, strings.NewReader(form.Encode()))
 	req.SetBasicAuth(user, pass)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	json.NewDecoder(res.Body).Decode(&m)
+	return res.StatusCode, m
+}
+
+// postJSON sends body as JSON, as the v4 routes take it.
+func postJSON(ctx context.Context, u, user, pass string, body any) (int, map[string]any) {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(ctx, "POST", u, bytes.NewReader(b))
+	req.SetBasicAuth(user, pass)
+	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, nil

@@ -32,11 +32,13 @@ func ensureDemo(ctx context.Context, e *env, store *sqlstore.Store) (shown strin
 			return "", err
 		}
 	}
-	if err := ignoreConflict(store.CreateInstance(ctx, &flexapi.Instance{SID: flexapi.DemoInstanceSID, AccountSID: flexapi.DemoAccountSID})); err != nil {
+	demo := flexapi.DemoUser()
+	in := flexapi.Instance{SID: flexapi.DemoInstanceSID, AccountSID: flexapi.DemoAccountSID,
+		WorkspaceSID: *demo.WorkspaceSID, DefaultTeamSID: *demo.FlexTeamSID} // the example's workspace and team
+	if err := ignoreConflict(store.CreateInstance(ctx, &in)); err != nil {
 		return "", err
 	}
-	u := flexapi.DemoUser()
-	if err := ignoreConflict(store.CreateUser(ctx, &u)); err != nil {
+	if err := ignoreConflict(store.CreateUser(ctx, &demo)); err != nil {
 		return "", err
 	}
 	if fromEnv {
@@ -51,13 +53,14 @@ func printDemo(w io.Writer, scheme string, addr net.Addr, token string) {
 	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
 		host = net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 	}
-	fmt.Fprintf(w, `Demo account (the reference page's example):
-  TWILIO_ACCOUNT_SID=%s
-  TWILIO_AUTH_TOKEN=%s
-Try:
-  curl -u %s:%s %s://%s%s
-`, flexapi.DemoAccountSID, token, flexapi.DemoAccountSID, token, scheme, host, api.UserPath(flexapi.DemoInstanceSID, flexapi.DemoFlexUserSID))
-	if !strings.HasPrefix(token, "$") {
+	token = strings.TrimPrefix(token, "$")
+	if token != "TWILIO_AUTH_TOKEN" {
+		fmt.Fprintf(w, "Demo account (the reference page's example); paste these lines into a shell:\n  export TOKEN=%s\n", token)
+	} else {
+		fmt.Fprintf(w, "Demo account (the reference page's example), with TWILIO_AUTH_TOKEN as its token:\n  export TOKEN=\"$TWILIO_AUTH_TOKEN\"\n")
+	}
+	fmt.Fprintf(w, "  curl -u %s:$TOKEN %s://%s%s\n", flexapi.DemoAccountSID, scheme, host, api.UserPath(flexapi.DemoInstanceSID, flexapi.DemoFlexUserSID))
+	if token != "TWILIO_AUTH_TOKEN" {
 		fmt.Fprintln(w, "The token is new at every --demo start; set TWILIO_AUTH_TOKEN to keep one.")
 	}
 }

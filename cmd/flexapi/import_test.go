@@ -66,18 +66,20 @@ func TestExportImportRoundTrip(t *testing.T) {
 		fmt.Fprintf(&b, `{"username":"u%d","email":"u%d@example.com","locale":"en-GB","roles":["agent","admin"],"worker_sid":"WK%032x"}`+"\n", i, i, i)
 	}
 	b.WriteString(`{"username":"nulls","roles":[]}` + "\n")
+	b.WriteString(`{"username":"full","full_name":"Full Name","roles":["supervisor"],"worker_attributes":{"skills":["sales"],"level":3}}` + "\n")
+	b.WriteString(`{"username":"gone","full_name":"Gone","deactivated":true,"deactivated_date":"2025-01-02T03:04:05Z"}` + "\n")
 	mustCLI(t, nil, "import", "--db", f.db, "--instance", f.instance, writeFile(t, "in.jsonl", b.String()))
 	exported := filepath.Join(t.TempDir(), "out.jsonl")
 	mustCLI(t, nil, "export", "--db", f.db, "--instance", f.instance, "--out", exported)
 
 	// Back into the same instance: nothing changes.
 	out := mustCLI(t, nil, "import", "--db", f.db, "--instance", f.instance, exported)
-	if !strings.HasPrefix(out, "26 rows: 0 inserted, 0 updated, 26 unchanged, 0 rejected") {
+	if !strings.HasPrefix(out, "28 rows: 0 inserted, 0 updated, 28 unchanged, 0 rejected") {
 		t.Errorf("re-import: %q", out)
 	}
 	// Into another instance: the same users, dates and versions.
 	other := decode(t, mustCLI(t, nil, "instances", "create", "--db", f.db, "--account", f.account, "--json"))["sid"].(string)
-	if out := mustCLI(t, nil, "import", "--db", f.db, "--instance", other, exported); !strings.HasPrefix(out, "26 rows: 26 inserted") {
+	if out := mustCLI(t, nil, "import", "--db", f.db, "--instance", other, exported); !strings.HasPrefix(out, "28 rows: 28 inserted") {
 		t.Errorf("import into another instance: %q", out)
 	}
 	first, _ := os.ReadFile(exported)
@@ -85,11 +87,21 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if want := strings.ReplaceAll(string(first), f.instance, other); second != want {
 		t.Errorf("the second export differs from the first but for the instance:\n%s\n---\n%s", second, want)
 	}
-	var last map[string]any
 	lines := strings.Split(strings.TrimSpace(second), "\n")
-	json.Unmarshal([]byte(lines[len(lines)-1]), &last)
-	if len(lines) != 26 || last["version"] != 0.0 || last["created_date"] == nil {
-		t.Errorf("exported %d lines, last %v", len(lines), last)
+	byName := map[string]map[string]any{}
+	for _, l := range lines {
+		var u map[string]any
+		json.Unmarshal([]byte(l), &u)
+		byName[fmt.Sprint(u["username"])] = u
+		if u["version"] != 0.0 || u["created_date"] == nil || u["user_sid"] == nil || u["workspace_sid"] == nil || u["flex_team_sid"] == nil {
+			t.Errorf("exported %v", u)
+		}
+	}
+	if full := byName["full"]; len(lines) != 28 || full["full_name"] != "Full Name" || fmt.Sprint(full["worker_attributes"]) != "map[level:3 skills:[sales]]" {
+		t.Errorf("exported %d lines; full %v", len(lines), full)
+	}
+	if gone := byName["gone"]; gone["deactivated"] != true || gone["deactivated_date"] != "2025-01-02T03:04:05Z" || gone["worker_sid"] != nil {
+		t.Errorf("the deactivated user exported as %v", gone)
 	}
 }
 
@@ -121,7 +133,7 @@ func TestImportCSV(t *testing.T) {
 		t.Errorf("ana: %v", ana)
 	}
 	list := mustCLI(t, nil, "users", "list", "--db", f.db, "--instance", f.instance, "--json")
-	if !strings.Contains(list, `"username":"bo","email":null,"locale":null,"roles":["supervisor"]`) {
+	if !strings.Contains(list, `"email":null,`) || !strings.Contains(list, `"locale":null,"roles":["supervisor"]`) || !strings.Contains(list, `"username":"bo"`) {
 		t.Errorf("bo: %s", list)
 	}
 	if _, err := cli(t, nil, "import", "--db", f.db, "--instance", f.instance, writeFile(t, "x.csv", "username,shoe_size\nx,42\n")); err == nil ||

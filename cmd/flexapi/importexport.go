@@ -17,7 +17,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/flexapi/flexapi"
-	"github.com/flexapi/flexapi/api"
 	"github.com/flexapi/flexapi/sqlstore"
 )
 
@@ -401,7 +400,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := enc.Encode(api.Representation(u, *a.publicURL)); err != nil {
+		if err := enc.Encode(exportRecord(u, *a.publicURL)); err != nil {
 			return err
 		}
 	}

@@ -51,30 +51,25 @@ type flexUserPage struct {
 	Meta  map[string]any        `json:"meta"`
 }
 
-// The official client creates through the extension and walks the list with
-// its own paging helper, client.GetNext.
+// Users provisioned through v4, walked through the v1 list with the
+// official client's own paging helper, client.GetNext.
 func TestOfficialClientPagesThroughTheList(t *testing.T) {
 	f := newFixture(t)
 	srv := startServe(t, nil, "--db", f.db)
 	tw := twilioClient(t, srv.url, f.account, f.token)
-	rh := tw.FlexV2.RequestHandler()
+	rh := tw.FlexV1.RequestHandler()
 	base := "https://flex-api.twilio.com"
-	usersURL := base + "/v2/Instances/" + f.instance + "/Users"
 	created := map[string]bool{}
 	for i := range 23 {
-		res, err := rh.Post(usersURL, url.Values{"Username": {fmt.Sprintf("agent%02d", i)}, "Roles": {"agent", "admin"}}, nil, "")
-		if err != nil {
-			t.Fatal(err)
+		name := fmt.Sprintf("agent%02d@example.com", i)
+		status, u := postJSON(t.Context(), srv.url+"/v4/Instances/"+f.instance+"/Users/Provision", f.account, f.token,
+			map[string]any{"username": name, "email": name, "full_name": name, "roles": []string{"agent", "admin"}, "worker": map[string]any{}})
+		if status != 201 {
+			t.Fatalf("provision: %d %v", status, u)
 		}
-		var u flex.FlexV2FlexUser
-		json.NewDecoder(res.Body).Decode(&u)
-		res.Body.Close()
-		if res.StatusCode != 201 || u.Roles == nil || len(*u.Roles) != 2 {
-			t.Fatalf("create: %d %+v", res.StatusCode, u)
-		}
-		created[*u.FlexUserSid] = true
+		created[u["flex_user_sid"].(string)] = true
 	}
-
+	usersURL := base + "/v1/Instances/" + f.instance + "/Users"
 	get := func(pageURL string, q url.Values) (any, error) {
 		res, err := rh.Get(pageURL, q, nil, "")
 		if err != nil {
@@ -115,17 +110,50 @@ func TestOfficialClientPagesThroughTheList(t *testing.T) {
 			t.Errorf("user %s missing from the walk", sid)
 		}
 	}
-	res, err := rh.Delete(usersURL+"/"+firstKey(created), nil, nil, "")
-	if err != nil || res.StatusCode != 204 {
-		t.Errorf("delete through the official client: %v %v", res, err)
-	}
 }
 
-func firstKey(m map[string]bool) string {
-	for k := range m {
-		return k
+// provision makes a user through v4 Provision, as an identity-provider
+// sync would, and returns Provision's answer.
+func provision(t *testing.T, base string, f fixture, username string) map[string]any {
+	t.Helper()
+	status, u := postJSON(t.Context(), base+"/v4/Instances/"+f.instance+"/Users/Provision", f.account, f.token,
+		map[string]any{"username": username, "email": username, "full_name": "Test " + username, "roles": []string{"agent"}, "worker": map[string]any{}})
+	if status != 201 && status != 200 {
+		t.Fatalf("provision %s: %d %v", username, status, u)
 	}
-	return ""
+	return u
+}
+
+// twilio-go on a user made by Provision: the v2 fetch shows every SID that
+// Provision gave it, update works, and FetchConfiguration decodes.
+func TestOfficialClientOnAProvisionedUser(t *testing.T) {
+	f := newFixture(t)
+	srv := startServe(t, nil, "--db", f.db)
+	p := provision(t, srv.url, f, "go.client@example.com")
+	sid := p["flex_user_sid"].(string)
+	worker := p["worker"].(map[string]any)
+	tw := twilioClient(t, srv.url, f.account, f.token)
+	u, err := tw.FlexV2.FetchFlexUser(f.instance, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *u.Username != "go.client@example.com" || *u.WorkerSid != worker["worker_sid"] || *u.WorkspaceSid != worker["workspace_sid"] ||
+		u.UserSid == nil || u.FlexTeamSid == nil || u.Version != 0 {
+		t.Errorf("v2 fetch of a provisioned user: %+v", u)
+	}
+	updated, err := tw.FlexV2.UpdateFlexUser(f.instance, sid, (&flex.UpdateFlexUserParams{}).SetLocale("de-DE"))
+	if err != nil || *updated.Locale != "de-DE" || updated.Version != 1 {
+		t.Errorf("update: %+v %v", updated, err)
+	}
+	cfg, err := tw.FlexV1.FetchConfiguration(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := decode(t, mustCLI(t, nil, "instances", "list", "--db", f.db, "--json"))
+	if *cfg.AccountSid != f.account || *cfg.FlexInstanceSid != f.instance || cfg.TaskrouterWorkspaceSid == nil || *cfg.TaskrouterWorkspaceSid != *u.WorkspaceSid ||
+		*cfg.Status != "ok" || cfg.DateCreated == nil || cfg.UiVersion != nil || in["sid"] != f.instance {
+		t.Errorf("FetchConfiguration: %+v", cfg)
+	}
 }
 
 var versionInMessage = regexp.MustCompile(`at version (\d+)`)
@@ -136,8 +164,7 @@ var versionInMessage = regexp.MustCompile(`at version (\d+)`)
 func TestRacingWritersLoseNothing(t *testing.T) {
 	f := newFixture(t)
 	srv := startServe(t, nil, "--db", f.db)
-	user := decode(t, mustCLI(t, nil, "users", "create", "--db", f.db, "--instance", f.instance, "--json"))
-	sid := user["flex_user_sid"].(string)
+	sid := provision(t, srv.url, f, "racer@example.com")["flex_user_sid"].(string)
 	tw := twilioClient(t, srv.url, f.account, f.token)
 	const writers, each = 8, 15
 

@@ -152,7 +152,7 @@ func TestOfficialClientAgainstDemo(t *testing.T) {
 	db := newStoreFile(t)
 	vars := map[string]string{"TWILIO_AUTH_TOKEN": demoToken}
 	srv := startServe(t, vars, "--db", db, "--demo")
-	if !strings.Contains(srv.stdout.String(), "curl -u "+flexapi.DemoAccountSID+":$TWILIO_AUTH_TOKEN") {
+	if !strings.Contains(srv.stdout.String(), "curl -u "+flexapi.DemoAccountSID+":$TOKEN") {
 		t.Errorf("--demo did not print how to call it:\n%s", srv.stdout.String())
 	}
 	tw := twilioClient(t, srv.url, flexapi.DemoAccountSID, demoToken)
@@ -228,7 +228,7 @@ func TestDemoWithoutTokenPrintsAWorkingOne(t *testing.T) {
 	db := newStoreFile(t)
 	for round := range 2 { // the second start finds the demo present
 		srv := startServe(t, nil, "--db", db, "--demo")
-		m := regexp.MustCompile(`TWILIO_AUTH_TOKEN=([0-9a-f]{32})`).FindStringSubmatch(srv.stdout.String())
+		m := regexp.MustCompile(`export TOKEN=([0-9a-f]{32})`).FindStringSubmatch(srv.stdout.String())
 		if m == nil {
 			t.Fatalf("round %d: no token printed:\n%s", round, srv.stdout.String())
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,27 +12,96 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/flexapi/flexapi"
+	"github.com/flexapi/flexapi/api"
 )
 
-// userRecord is a user as files carry it, under the representation's field
-// names, so that what `export` writes `import` takes back. account_sid,
-// instance_sid and url are accepted and ignored: the target is --instance.
+// userRecord is a user as files carry it: the fields of the wire's
+// representations and of the user's worker, so that what `export` writes
+// `import` takes back. account_sid, instance_sid and url are accepted and
+// ignored: the target is --instance.
 type userRecord struct {
-	FlexUserSID  *string  `json:"flex_user_sid" yaml:"flex_user_sid"`
-	UserSID      *string  `json:"user_sid" yaml:"user_sid"`
-	WorkerSID    *string  `json:"worker_sid" yaml:"worker_sid"`
-	WorkspaceSID *string  `json:"workspace_sid" yaml:"workspace_sid"`
-	FlexTeamSID  *string  `json:"flex_team_sid" yaml:"flex_team_sid"`
-	Username     *string  `json:"username" yaml:"username"`
-	Email        *string  `json:"email" yaml:"email"`
-	Locale       *string  `json:"locale" yaml:"locale"`
-	Roles        roleList `json:"roles" yaml:"roles"`
-	CreatedDate  *string  `json:"created_date" yaml:"created_date"`
-	UpdatedDate  *string  `json:"updated_date" yaml:"updated_date"`
-	Version      *int64   `json:"version" yaml:"version"`
-	AccountSID   any      `json:"account_sid" yaml:"account_sid"`
-	InstanceSID  any      `json:"instance_sid" yaml:"instance_sid"`
-	URL          any      `json:"url" yaml:"url"`
+	FlexUserSID      *string    `json:"flex_user_sid" yaml:"flex_user_sid"`
+	UserSID          *string    `json:"user_sid" yaml:"user_sid"`
+	WorkerSID        *string    `json:"worker_sid" yaml:"worker_sid"`
+	WorkspaceSID     *string    `json:"workspace_sid" yaml:"workspace_sid"`
+	FlexTeamSID      *string    `json:"flex_team_sid" yaml:"flex_team_sid"`
+	Username         *string    `json:"username" yaml:"username"`
+	FullName         *string    `json:"full_name" yaml:"full_name"`
+	Email            *string    `json:"email" yaml:"email"`
+	Locale           *string    `json:"locale" yaml:"locale"`
+	Roles            roleList   `json:"roles" yaml:"roles"`
+	WorkerAttributes attributes `json:"worker_attributes" yaml:"worker_attributes"`
+	Deactivated      *bool      `json:"deactivated" yaml:"deactivated"`
+	DeactivatedDate  *string    `json:"deactivated_date" yaml:"deactivated_date"`
+	CreatedDate      *string    `json:"created_date" yaml:"created_date"`
+	UpdatedDate      *string    `json:"updated_date" yaml:"updated_date"`
+	Version          *int64     `json:"version" yaml:"version"`
+	AccountSID       any        `json:"account_sid" yaml:"account_sid"`
+	InstanceSID      any        `json:"instance_sid" yaml:"instance_sid"`
+	URL              any        `json:"url" yaml:"url"`
+}
+
+// exportRecord is the record of u that export writes and import reads:
+// every field of the user, under the wire's names, with url under base.
+func exportRecord(u flexapi.User, base string) map[string]any {
+	attrs := json.RawMessage("{}")
+	if u.WorkerAttributes != "" {
+		attrs = json.RawMessage(u.WorkerAttributes)
+	}
+	return map[string]any{
+		"account_sid": u.AccountSID, "instance_sid": u.InstanceSID, "flex_user_sid": u.FlexUserSID,
+		"user_sid": u.UserSID, "worker_sid": u.WorkerSID, "workspace_sid": u.WorkspaceSID, "flex_team_sid": u.FlexTeamSID,
+		"username": u.Username, "full_name": u.FullName, "email": u.Email, "locale": u.Locale, "roles": u.Roles,
+		"worker_attributes": attrs, "deactivated": u.Deactivated(), "deactivated_date": recordDateValue(u.DeactivatedDate),
+		"created_date": recordDateValue(u.CreatedDate), "updated_date": recordDateValue(u.UpdatedDate),
+		"version": u.Version, "url": base + api.UserPath(u.InstanceSID, u.FlexUserSID),
+	}
+}
+
+func recordDateValue(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// attributes are a worker's attributes in a record: a JSON object (in YAML,
+// a mapping), kept as compact JSON; "" when absent or null.
+type attributes string
+
+func (a *attributes) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*a = ""
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return errors.New("worker_attributes must be a JSON object")
+	}
+	var compact bytes.Buffer
+	json.Compact(&compact, b)
+	*a = attributes(compact.String())
+	if *a == "{}" {
+		*a = "" // no attributes, as the store keeps them
+	}
+	return nil
+}
+
+func (a *attributes) UnmarshalYAML(node *yaml.Node) error {
+	var obj map[string]any
+	if err := node.Decode(&obj); err != nil {
+		return errors.New("worker_attributes must be a mapping")
+	}
+	if len(obj) == 0 {
+		*a = ""
+		return nil
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return errors.New("worker_attributes must be a mapping of JSON values")
+	}
+	*a = attributes(b)
+	return nil
 }
 
 // user validates the record and makes it a user; a record without a
@@ -39,7 +109,8 @@ type userRecord struct {
 func (r *userRecord) user() (flexapi.User, error) {
 	u := flexapi.User{
 		UserSID: r.UserSID, WorkerSID: r.WorkerSID, WorkspaceSID: r.WorkspaceSID, FlexTeamSID: r.FlexTeamSID,
-		Username: r.Username, Email: r.Email, Locale: r.Locale, Roles: r.Roles.roles(),
+		Username: r.Username, FullName: r.FullName, Email: r.Email, Locale: r.Locale, Roles: r.Roles.roles(),
+		WorkerAttributes: string(r.WorkerAttributes),
 	}
 	u.FlexUserSID = flexapi.NewSID(flexapi.FlexUserPrefix)
 	if r.FlexUserSID != nil {
@@ -55,6 +126,12 @@ func (r *userRecord) user() (flexapi.User, error) {
 	}
 	if u.UpdatedDate, err = recordDate("updated_date", r.UpdatedDate); err != nil {
 		return u, err
+	}
+	if u.DeactivatedDate, err = recordDate("deactivated_date", r.DeactivatedDate); err != nil {
+		return u, err
+	}
+	if r.Deactivated != nil && *r.Deactivated != u.Deactivated() {
+		return u, flexapi.Errorf(flexapi.EINVALID, "Invalid parameter deactivated: a deactivated user has a deactivated_date, an active one none")
 	}
 	if r.Version != nil {
 		if *r.Version < 0 {
@@ -80,7 +157,8 @@ func recordDate(name string, s *string) (time.Time, error) {
 // format: the representation's fields, matched exactly (case included).
 var recordFields = map[string]bool{
 	"account_sid": true, "instance_sid": true, "user_sid": true, "flex_user_sid": true, "worker_sid": true,
-	"workspace_sid": true, "flex_team_sid": true, "username": true, "email": true, "locale": true, "roles": true,
+	"workspace_sid": true, "flex_team_sid": true, "username": true, "full_name": true, "email": true, "locale": true,
+	"roles": true, "worker_attributes": true, "deactivated": true, "deactivated_date": true,
 	"created_date": true, "updated_date": true, "version": true, "url": true,
 }
 
@@ -90,7 +168,7 @@ func (r *userRecord) field(name string) (dst any, want string) {
 	strs := map[string]**string{
 		"flex_user_sid": &r.FlexUserSID, "user_sid": &r.UserSID, "worker_sid": &r.WorkerSID,
 		"workspace_sid": &r.WorkspaceSID, "flex_team_sid": &r.FlexTeamSID, "username": &r.Username,
-		"email": &r.Email, "locale": &r.Locale, "created_date": &r.CreatedDate, "updated_date": &r.UpdatedDate,
+		"full_name": &r.FullName, "deactivated_date": &r.DeactivatedDate, "email": &r.Email, "locale": &r.Locale, "created_date": &r.CreatedDate, "updated_date": &r.UpdatedDate,
 	}
 	if p, ok := strs[name]; ok {
 		return p, "a string or null"
@@ -100,6 +178,10 @@ func (r *userRecord) field(name string) (dst any, want string) {
 		return &r.Roles, "a list of roles, a comma-separated string of them, or null"
 	case "version":
 		return &r.Version, "a whole number or null"
+	case "worker_attributes":
+		return &r.WorkerAttributes, "a JSON object or null"
+	case "deactivated":
+		return &r.Deactivated, "true, false or null"
 	case "account_sid":
 		return &r.AccountSID, "any value"
 	case "instance_sid":
@@ -134,6 +216,10 @@ func splitRoles(s string) roleList {
 }
 
 func (l *roleList) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*l = nil
+		return nil
+	}
 	var s string
 	if json.Unmarshal(b, &s) == nil {
 		*l = splitRoles(s)
@@ -192,6 +278,16 @@ func (r *userRecord) setCSV(column, cell string) error {
 			return fmt.Errorf("version: %s is not a whole number", quoteCell(cell))
 		}
 		r.Version = &v
+	case "deactivated":
+		v, err := strconv.ParseBool(cell)
+		if err != nil {
+			return fmt.Errorf("deactivated: %s is neither true nor false", quoteCell(cell))
+		}
+		r.Deactivated = &v
+	case "worker_attributes":
+		if err := r.WorkerAttributes.UnmarshalJSON([]byte(cell)); err != nil {
+			return err
+		}
 	default:
 		dst, _ := r.field(column)
 		if p, ok := dst.(**string); ok {

@@ -47,7 +47,7 @@ func parseServe(e *env, args []string) (serveOptions, error) {
 	fs.StringVar(&o.db, "db", "flexapi.db", dbUsage)
 	fs.StringVar(&o.api.PublicURL, "public-url", "", "base URL of resource urls, e.g. https://flex-api.twilio.com (default: the request's scheme and host)")
 	fs.BoolVar(&o.demo, "demo", false, "add the reference page's example account, instance and user if absent")
-	fs.BoolVar(&o.api.Strict, "strict", false, "expose exactly what Twilio exposes: no create, list or delete of users")
+	fs.Bool("strict", false, "no effect any more: flexapi serves only Twilio's routes (kept so that scripts that pass it still start)")
 	fs.StringVar(&o.seed, "seed", "", "a YAML or JSON file of accounts, keys, instances and users to ensure at start-up")
 	fs.StringVar(&corsOrigins, "cors-origins", "*", "comma-separated origins that browsers may call from, or *")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/flexapi/flexapi"
-	"github.com/flexapi/flexapi/api"
 	"github.com/flexapi/flexapi/sqlstore"
 )
 
@@ -64,7 +63,7 @@ func (u userFlags) userArg(in flexapi.Instance, verb string) (flexapi.UserKey, e
 }
 
 func (u userFlags) print(e *env, user flexapi.User) error {
-	rep := api.Representation(user, *u.publicURL)
+	rep := exportRecord(user, *u.publicURL)
 	if *u.json {
 		return printJSON(e.stdout, rep)
 	}
@@ -81,6 +80,7 @@ func createUser(ctx context.Context, e *env, args []string) error {
 	fs := u.fs
 	sid := fs.String("sid", "", "FlexUser SID (default: a new random one)")
 	username := fs.String("username", "", "username")
+	fullName := fs.String("full-name", "", "full name")
 	email := fs.String("email", "", "e-mail address")
 	locale := fs.String("locale", "", "BCP 47 locale, e.g. en-US")
 	roles := fs.String("roles", "", "comma-separated roles, e.g. agent,admin")
@@ -109,6 +109,7 @@ func createUser(ctx context.Context, e *env, args []string) error {
 		return v
 	}
 	user.Username, user.Email, user.Locale = opt("username", username), opt("email", email), opt("locale", locale)
+	user.FullName = opt("full-name", fullName)
 	user.UserSID, user.WorkerSID = opt("user-sid", userSID), opt("worker-sid", workerSID)
 	user.WorkspaceSID, user.FlexTeamSID = opt("workspace-sid", workspaceSID), opt("team-sid", teamSID)
 	if opt("roles", roles) != nil {
@@ -151,20 +152,20 @@ func listUsers(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	columns := []string{"flex_user_sid", "username", "email", "locale", "roles", "version", "updated_date"}
+	columns := []string{"flex_user_sid", "username", "full_name", "email", "locale", "roles", "deactivated", "version", "updated_date"}
 	var rows [][]string
 	for user, err := range store.AllUsers(ctx, in.SID) {
 		if err != nil {
 			return err
 		}
 		if *u.json {
-			if err := printJSON(e.stdout, api.Representation(user, *u.publicURL)); err != nil {
+			if err := printJSON(e.stdout, exportRecord(user, *u.publicURL)); err != nil {
 				return err
 			}
 			continue
 		}
-		rows = append(rows, []string{user.FlexUserSID, deref(user.Username), deref(user.Email), deref(user.Locale),
-			strings.Join(user.Roles, ","), strconv.FormatInt(user.Version, 10), date(user.UpdatedDate)})
+		rows = append(rows, []string{user.FlexUserSID, deref(user.Username), deref(user.FullName), deref(user.Email), deref(user.Locale),
+			strings.Join(user.Roles, ","), strconv.FormatBool(user.Deactivated()), strconv.FormatInt(user.Version, 10), date(user.UpdatedDate)})
 	}
 	if *u.json {
 		return nil

@@ -1,5 +1,6 @@
-// The official Node client against a running flexapi: fetch, update, list
-// (through the client's own request and paging of next_page_url) and errors.
+// The official Node client against a running flexapi: fetch, update, the v1
+// list (through the client's own request and paging of next_page_url), v4
+// Provision through the client's request, the v1 configuration, and errors.
 // FLEXAPI_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, FLEXAPI_INSTANCE and
 // FLEXAPI_USER come from the Go test that starts the server (TestNodeClient).
 const test = require("node:test");
@@ -31,7 +32,7 @@ test("update", async () => {
 });
 
 test("list, following next_page_url", async () => {
-  let uri = `${base}/v2/Instances/${instance}/Users?PageSize=1`;
+  let uri = `${base}/v1/Instances/${instance}/Users?PageSize=1`;
   const seen = [];
   while (uri) {
     const res = await client.request({ method: "get", uri });
@@ -43,6 +44,38 @@ test("list, following next_page_url", async () => {
   }
   assert.ok(seen.length >= 2, `walked ${seen.length} users`);
   assert.equal(new Set(seen).size, seen.length);
+});
+
+test("provision through the client's request, then fetch the user with v2", async () => {
+  const provision = (fullName) =>
+    client.request({
+      method: "post",
+      uri: `${base}/v4/Instances/${instance}/Users/Provision`,
+      headers: { "Content-Type": "application/json" },
+      data: { username: "node.agent@example.com", email: "node.agent@example.com", full_name: fullName, roles: ["agent"], worker: {} },
+    });
+  const first = await provision("Node Agent");
+  assert.ok([200, 201].includes(first.statusCode), `status ${first.statusCode}`);
+  const body = typeof first.body === "string" ? JSON.parse(first.body) : first.body;
+  assert.match(body.flex_user_sid, /^FU[0-9a-f]{32}$/);
+  assert.match(body.worker.worker_sid, /^WK[0-9a-f]{32}$/);
+  const again = await provision("Node Agent");
+  assert.equal(again.statusCode, 200);
+  const u = await client.flexApi.v2.flexUser(instance, body.flex_user_sid).fetch();
+  assert.equal(u.username, "node.agent@example.com");
+  assert.equal(u.workerSid, body.worker.worker_sid);
+  assert.equal(u.workspaceSid, body.worker.workspace_sid);
+  assert.match(u.flexTeamSid, /^QO[0-9a-f]{32}$/);
+});
+
+test("the v1 configuration", async () => {
+  const c = await client.flexApi.v1.configuration().fetch();
+  assert.equal(c.accountSid, process.env.TWILIO_ACCOUNT_SID);
+  assert.equal(c.flexInstanceSid, instance);
+  assert.match(c.taskrouterWorkspaceSid, /^WS[0-9a-f]{32}$/);
+  assert.equal(c.status, "ok");
+  assert.ok(c.dateCreated instanceof Date && !isNaN(c.dateCreated));
+  assert.equal(c.uiVersion, null);
 });
 
 test("errors arrive as RestException with Twilio's status and code", async () => {
