@@ -27,14 +27,8 @@ func (s *server) parseJSON(w http.ResponseWriter, r *http.Request) (jsonBody, er
 		}
 	}
 	b, err := io.ReadAll(r.Body)
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return nil, err
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return nil, flexapi.Errorf(flexapi.EINVALID, "Invalid request body: it did not arrive within %v", s.bodyTimeout)
-	case err != nil:
-		return nil, flexapi.Errorf(flexapi.EINVALID, "Invalid request body: %v", err)
+	if err != nil {
+		return nil, s.bodyError(err, "it could not be read")
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		return jsonBody{}, nil
@@ -48,6 +42,19 @@ func (s *server) parseJSON(w http.ResponseWriter, r *http.Request) (jsonBody, er
 		return nil, flexapi.Errorf(flexapi.EINVALID, "Invalid request body: not a single JSON object")
 	}
 	return body, nil
+}
+
+// bodyError says what went wrong reading a request's body: too large (413),
+// too slow, or unreadable as what (400).
+func (s *server) bodyError(err error, what string) error {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return err
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return flexapi.Errorf(flexapi.EINVALID, "Invalid request body: it did not arrive within %v", s.bodyTimeout)
+	}
+	return flexapi.Errorf(flexapi.EINVALID, "Invalid request body: %s", what)
 }
 
 // str reads a string field; present is false when it is absent or null.

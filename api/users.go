@@ -2,10 +2,8 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"mime"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -200,14 +198,7 @@ func (s *server) parseForm(w http.ResponseWriter, r *http.Request) (map[string][
 		return nil, flexapi.Errorf(flexapi.EINVALID, "Invalid request body: Content-Type must be application/x-www-form-urlencoded, not %q", ct)
 	}
 	if err := r.ParseForm(); err != nil {
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
-			return nil, err
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			return nil, flexapi.Errorf(flexapi.EINVALID, "Invalid request body: it did not arrive within %v", s.bodyTimeout)
-		}
-		return nil, flexapi.Errorf(flexapi.EINVALID, "Invalid request body: not a valid form-encoded body")
+		return nil, s.bodyError(err, "not a valid form-encoded body")
 	}
 	return r.PostForm, nil
 }

@@ -132,25 +132,21 @@ func crashRounds(t *testing.T, db string) {
 }
 
 func post(ctx context.Context, u, user, pass string, form url.Values) (int, map[string]any) {
-	req, _ := http.NewRequestWithContext(ctx, "POST", u, strings.NewReader(form.Encode()))
-	req.SetBasicAuth(user, pass)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil
-	}
-	defer res.Body.Close()
-	var m map[string]any
-	json.NewDecoder(res.Body).Decode(&m)
-	return res.StatusCode, m
+	return send(ctx, u, user, pass, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 }
 
 // postJSON sends body as JSON, as the v4 routes take it.
 func postJSON(ctx context.Context, u, user, pass string, body any) (int, map[string]any) {
 	b, _ := json.Marshal(body)
-	req, _ := http.NewRequestWithContext(ctx, "POST", u, bytes.NewReader(b))
+	return send(ctx, u, user, pass, "application/json", bytes.NewReader(b))
+}
+
+// send POSTs body and decodes the answer; a request that did not get one
+// (the server was killed) is status 0.
+func send(ctx context.Context, u, user, pass, contentType string, body io.Reader) (int, map[string]any) {
+	req, _ := http.NewRequestWithContext(ctx, "POST", u, body)
 	req.SetBasicAuth(user, pass)
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, nil

@@ -165,15 +165,32 @@ var recordFields = map[string]bool{
 // field returns where the record keeps the field named, and what a value of
 // it must be (for messages); nil for a name that is not a field.
 func (r *userRecord) field(name string) (dst any, want string) {
-	strs := map[string]**string{
-		"flex_user_sid": &r.FlexUserSID, "user_sid": &r.UserSID, "worker_sid": &r.WorkerSID,
-		"workspace_sid": &r.WorkspaceSID, "flex_team_sid": &r.FlexTeamSID, "username": &r.Username,
-		"full_name": &r.FullName, "deactivated_date": &r.DeactivatedDate, "email": &r.Email, "locale": &r.Locale, "created_date": &r.CreatedDate, "updated_date": &r.UpdatedDate,
-	}
-	if p, ok := strs[name]; ok {
-		return p, "a string or null"
-	}
+	const text = "a string or null"
 	switch name {
+	case "flex_user_sid":
+		return &r.FlexUserSID, text
+	case "user_sid":
+		return &r.UserSID, text
+	case "worker_sid":
+		return &r.WorkerSID, text
+	case "workspace_sid":
+		return &r.WorkspaceSID, text
+	case "flex_team_sid":
+		return &r.FlexTeamSID, text
+	case "username":
+		return &r.Username, text
+	case "full_name":
+		return &r.FullName, text
+	case "email":
+		return &r.Email, text
+	case "locale":
+		return &r.Locale, text
+	case "deactivated_date":
+		return &r.DeactivatedDate, text
+	case "created_date":
+		return &r.CreatedDate, text
+	case "updated_date":
+		return &r.UpdatedDate, text
 	case "roles":
 		return &r.Roles, "a list of roles, a comma-separated string of them, or null"
 	case "version":
