@@ -302,6 +302,7 @@ func sampleRepresentation() string {
 // flexapi command, and returns the import rate.
 func prepare(c config, db string, n int) (float64, error) {
 	for _, args := range [][]string{
+		{"migrate", "--db", db}, // the admin commands refuse a store that does not exist yet
 		{"accounts", "create", "--db", db, "--sid", account, "--auth-token", token},
 		{"instances", "create", "--db", db, "--account", account, "--sid", instance},
 	} {

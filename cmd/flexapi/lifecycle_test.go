@@ -331,9 +331,11 @@ const seedYAML = `accounts:
         users:
           - flex_user_sid: FU000000000000000000000000000000c1
             username: agent.one
+            full_name: Agent One
             email: one@example.com
             locale: en-US
             roles: [agent]
+            worker_attributes: {skills: [sales, support], level: 2}
           - flex_user_sid: FU000000000000000000000000000000c2
             username: supervisor
             roles: []
@@ -362,6 +364,12 @@ func TestSeed(t *testing.T) {
 			t.Error("a seed secret reached the log")
 		}
 		srv.stop()
+	}
+
+	// The seed's lifecycle fields reach the user: full name, worker attributes.
+	rec := decode(t, mustCLI(t, nil, "users", "get", "--db", db, "--instance", instance, "FU000000000000000000000000000000c1", "--json"))
+	if rec["full_name"] != "Agent One" || fmt.Sprint(rec["worker_attributes"]) != "map[level:2 skills:[sales support]]" {
+		t.Errorf("seeded user: %v", rec)
 	}
 
 	// The same seed as JSON, changed: the store follows it.
