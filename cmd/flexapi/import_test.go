@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/flexapi/flexapi/fixture"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,17 +146,17 @@ func TestImportCSV(t *testing.T) {
 // stopAfter is a reader whose import is interrupted (as by Ctrl-C) once it
 // has handed out n rows.
 type stopAfter struct {
-	recordReader
+	fixture.Reader
 	n      int
 	cancel context.CancelFunc
 }
 
-func (s *stopAfter) next() (int, userRecord, error) {
+func (s *stopAfter) Next() (int, fixture.Record, error) {
 	if s.n == 0 {
 		s.cancel()
 	}
 	s.n--
-	return s.recordReader.next()
+	return s.Reader.Next()
 }
 
 func TestInterruptedImportLeavesWholeBatches(t *testing.T) {
@@ -170,8 +171,9 @@ func TestInterruptedImportLeavesWholeBatches(t *testing.T) {
 	file, _ := os.Open(path)
 	defer file.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	reader := &stopAfter{recordReader: &jsonlReader{r: bufio.NewReader(file)}, n: 2500, cancel: cancel}
-	sum, err := importRecords(ctx, store, in, reader, 1000, func(int) {})
+	jsonl, _ := fixture.NewReader(file, path, "jsonl")
+	reader := &stopAfter{Reader: jsonl, n: 2500, cancel: cancel}
+	sum, err := fixture.Import(ctx, store, in, reader, 1000, func(int) {})
 	if err == nil {
 		t.Fatal("the interrupted import reported no error")
 	}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -79,57 +77,6 @@ func TestUsersListEscapesControlCharacters(t *testing.T) {
 	out := mustCLI(t, nil, "users", "list", "--db", f.db, "--instance", f.instance)
 	if strings.ContainsAny(out, "\x1b\x07") || !strings.Contains(out, `\x1b]0;owned\a\x1b[2Jname\xff`) {
 		t.Errorf("users list printed %q; want the control characters escaped", out)
-	}
-}
-
-// The import readers read exactly what the formats say, and reject the rest
-// row by row.
-func TestImportReadersRejectWhatTheyCannotRead(t *testing.T) {
-	tests := []struct {
-		name, format, data string
-		roles              []string // of the one row read, when accepted
-		reject             string   // the reason, when rejected
-	}{
-		{"two objects on a line", "jsonl", `{"username":"a"} {"username":"b"}`, nil, "more than one JSON value"},
-		{"garbage after the object", "jsonl", `{"username":"a"}garbage`, nil, "more than one JSON value"},
-		{"a key in another case", "jsonl", `{"Username":"a"}`, nil, `unknown field "Username"`},
-		{"null", "jsonl", `null`, nil, "not a JSON object"},
-		{"an array", "jsonl", `[{"username":"a"}]`, nil, "not a JSON object"},
-		{"a key twice", "jsonl", `{"username":"a","username":"b"}`, nil, "appears twice"},
-		{"a number for a string", "jsonl", `{"username":7}`, nil, "username must be a string or null"},
-		{"roles as one string", "jsonl", `{"username":"a","roles":"agent, admin"}`, []string{"agent", "admin"}, ""},
-		{"a byte-order mark", "jsonl", "\xef\xbb\xbf" + `{"username":"a","roles":["agent"]}`, []string{"agent"}, ""},
-		{"CSV with a byte-order mark", "csv", "\xef\xbb\xbfusername,roles\na,agent\n", []string{"agent"}, ""},
-		{"CSV roles with spaces", "csv", "username,roles\na,\"agent, admin\"\n", []string{"agent", "admin"}, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			reader, err := newRecordReader(bytes.NewReader([]byte(tt.data+"\n")), "x", tt.format)
-			if err != nil {
-				t.Fatalf("reader: %v", err)
-			}
-			_, rec, err := reader.next()
-			var rowErr *rowError
-			switch {
-			case tt.reject != "":
-				if !errors.As(err, &rowErr) || !strings.Contains(rowErr.msg, tt.reject) {
-					t.Errorf("read %+v, %v; want the row rejected for %q", rec, err, tt.reject)
-				}
-				if strings.Contains(fmt.Sprint(err), "main.") || strings.Contains(fmt.Sprint(err), "Go ") {
-					t.Errorf("the reason speaks Go: %v", err)
-				}
-			case err != nil:
-				t.Fatalf("rejected: %v", err)
-			default:
-				u, err := rec.user()
-				if err != nil || fmt.Sprint(u.Roles) != fmt.Sprint(tt.roles) {
-					t.Errorf("user %v roles %q; want %q", err, u.Roles, tt.roles)
-				}
-			}
-			if _, _, err := reader.next(); !errors.Is(err, io.EOF) {
-				t.Errorf("a second row: %v", err)
-			}
-		})
 	}
 }
 

@@ -18,8 +18,8 @@ import (
 	flex "github.com/twilio/twilio-go/rest/flex/v2"
 )
 
-// fixture is an account with an instance, made through the admin commands.
-type fixture struct {
+// tenant is an account with an instance, made through the admin commands.
+type tenant struct {
 	db, account, token, instance string
 }
 
@@ -32,18 +32,18 @@ func newStoreFile(t testing.TB) string {
 	return db
 }
 
-func newFixture(t *testing.T) fixture {
+func newFixture(t *testing.T) tenant {
 	t.Helper()
 	return newFixtureOn(t, newStoreFile(t))
 }
 
 // newFixtureOn makes an account and an instance in db, a store that exists
 // already (a migrated file, or a PostgreSQL schema).
-func newFixtureOn(t *testing.T, db string) fixture {
+func newFixtureOn(t *testing.T, db string) tenant {
 	t.Helper()
 	acct := decode(t, mustCLI(t, nil, "accounts", "create", "--db", db, "--json"))
 	inst := decode(t, mustCLI(t, nil, "instances", "create", "--db", db, "--account", acct["sid"].(string), "--json"))
-	return fixture{db: db, account: acct["sid"].(string), token: acct["auth_token"].(string), instance: inst["sid"].(string)}
+	return tenant{db: db, account: acct["sid"].(string), token: acct["auth_token"].(string), instance: inst["sid"].(string)}
 }
 
 type flexUserPage struct {
@@ -114,7 +114,7 @@ func TestOfficialClientPagesThroughTheList(t *testing.T) {
 
 // provision makes a user through v4 Provision, as an identity-provider
 // sync would, and returns Provision's answer.
-func provision(t *testing.T, base string, f fixture, username string) map[string]any {
+func provision(t *testing.T, base string, f tenant, username string) map[string]any {
 	t.Helper()
 	status, u := postJSON(t.Context(), base+"/v4/Instances/"+f.instance+"/Users/Provision", f.account, f.token,
 		map[string]any{"username": username, "email": username, "full_name": "Test " + username, "roles": []string{"agent"}, "worker": map[string]any{}})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/flexapi/flexapi"
 	"github.com/flexapi/flexapi/api"
+	"github.com/flexapi/flexapi/fixture"
 	"github.com/flexapi/flexapi/metrics"
 	"github.com/flexapi/flexapi/sqlstore"
 )
@@ -169,7 +170,7 @@ func prepareState(ctx context.Context, e *env, store *sqlstore.Store, o serveOpt
 		return "", err
 	}
 	if o.seed != "" {
-		s, err := readSeed(o.seed)
+		s, err := fixture.ReadSeed(o.seed)
 		if err != nil {
 			return "", err
 		}

@@ -9,30 +9,6 @@ import (
 	"testing"
 )
 
-// A seed file's mistakes are errors in flexapi's words, before anything is
-// applied.
-func TestSeedParseErrors(t *testing.T) {
-	const acct = "AC000000000000000000000000000000c1"
-	for name, tt := range map[string]struct{ doc, want string }{
-		"a second document":          {seedYAML + "---\naccounts: []\n", "one YAML document"},
-		"an account twice, any case": {"accounts:\n  - sid: " + acct + "\n  - sid: AC000000000000000000000000000000C1\n", "named twice"},
-		"a user twice": {"accounts:\n  - sid: " + acct + "\n    instances:\n      - sid: GO000000000000000000000000000000c1\n        users:\n" +
-			"          - flex_user_sid: FU000000000000000000000000000000c1\n          - flex_user_sid: FU000000000000000000000000000000C1\n", "named twice"},
-		"a typo":          {"accounts:\n  - sid: " + acct + "\n    auth_tokn: abcdefgh12\n", "auth_tokn"},
-		"a list for text": {"accounts:\n  - sid: [" + acct + "]\n", "cannot read"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := parseSeed([]byte(tt.doc))
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("parseSeed: %v; want %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), "main.") || strings.Contains(err.Error(), "[]string") || strings.Contains(err.Error(), "type ") {
-				t.Errorf("the message speaks Go: %v", err)
-			}
-		})
-	}
-}
-
 // The store's file is the truth: deleted under a running server, it turns
 // /readyz to 503 and refuses writes, rather than acknowledging writes that
 // the next start would lose.

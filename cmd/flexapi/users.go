@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/flexapi/flexapi"
+	"github.com/flexapi/flexapi/fixture"
 	"github.com/flexapi/flexapi/sqlstore"
 )
 
@@ -63,7 +64,7 @@ func (u userFlags) userArg(in flexapi.Instance, verb string) (flexapi.UserKey, e
 }
 
 func (u userFlags) print(e *env, user flexapi.User) error {
-	rep := exportRecord(user, *u.publicURL)
+	rep := fixture.ExportRecord(user, *u.publicURL)
 	if *u.json {
 		return printJSON(e.stdout, rep)
 	}
@@ -159,7 +160,7 @@ func listUsers(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if *u.json {
-			if err := printJSON(e.stdout, exportRecord(user, *u.publicURL)); err != nil {
+			if err := printJSON(e.stdout, fixture.ExportRecord(user, *u.publicURL)); err != nil {
 				return err
 			}
 			continue
