@@ -31,10 +31,13 @@ type SeedKey struct {
 }
 
 // SeedInstance is an instance of a seed and the users it must hold (by
-// FlexUser SID).
+// FlexUser SID). A new instance gets the workspace and default team named,
+// or generated ones.
 type SeedInstance struct {
-	SID   string
-	Users []User
+	SID            string
+	WorkspaceSID   string
+	DefaultTeamSID string
+	Users          []User
 }
 
 // SeedResult is what applying a seed did: every secret generated for it,
@@ -101,6 +104,19 @@ func (s *Seed) Validate() error {
 			in := &a.Instances[j]
 			if err := once(where+", instance "+in.SID, InstancePrefix, &in.SID); err != nil {
 				return err
+			}
+			for _, f := range []struct {
+				name, prefix string
+				v            *string
+			}{{"workspace_sid", WorkspacePrefix, &in.WorkspaceSID}, {"default_team_sid", FlexTeamPrefix, &in.DefaultTeamSID}} {
+				if *f.v == "" {
+					continue
+				}
+				sid, err := ValidateSID(f.name, f.prefix, *f.v)
+				if err != nil {
+					return Errorf(EINVALID, "%s, instance %s: %s", where, in.SID, ErrorMessage(err))
+				}
+				*f.v = sid
 			}
 			users := map[string]int{}
 			for n := range in.Users {

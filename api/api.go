@@ -85,6 +85,12 @@ type Config struct {
 	// SeparateOperations leaves /healthz, /readyz and /metrics to
 	// OperationsHandler, so that the API's port exposes only the API.
 	SeparateOperations bool
+	// Journal, when set, records every request to Twilio's paths.
+	Journal Journal
+	// Faults, when set, make matching requests fail on purpose.
+	Faults Faults
+	// Admin, when set, is served under /_flexapi/: flexapi's control plane.
+	Admin http.Handler
 }
 
 // Observer is told of each request as it starts and ends. route is the
@@ -118,6 +124,8 @@ type server struct {
 	creds     credentialCache
 	observer  Observer
 
+	journal      Journal
+	faults       Faults
 	maxInFlight  int
 	bodyTimeout  time.Duration
 	accountSlots *accountSlots // requests in flight of each account
@@ -133,6 +141,9 @@ func NewHandler(store Store, cfg Config) http.Handler {
 	s.routeAPI(mux)
 	if !cfg.SeparateOperations {
 		s.routeOperations(mux, cfg.Metrics)
+	}
+	if cfg.Admin != nil {
+		mux.Handle("/_flexapi/", cfg.Admin)
 	}
 	mux.HandleFunc("/", notFound)
 	return s.observe(s.limitInFlight(canonicalPathsOnly(mux)))
@@ -157,6 +168,8 @@ func newServer(store Store, cfg Config) *server {
 		maxBody:      cfg.MaxBodyBytes,
 		timeout:      cfg.StoreTimeout,
 		observer:     cfg.Observer,
+		journal:      cfg.Journal,
+		faults:       cfg.Faults,
 		maxInFlight:  cfg.MaxInFlight,
 		bodyTimeout:  cfg.BodyTimeout,
 		accountSlots: newAccountSlots(cfg.MaxInFlightPerAccount),

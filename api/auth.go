@@ -86,6 +86,14 @@ func (s *server) authed(h accountHandler) http.Handler {
 			return
 		}
 		defer release()
+		if s.faults != nil {
+			if f, ok := s.faults.Match(r.Method, r.URL.Path, accountSID); ok {
+				info(r.Context()).faultID = f.ID
+				if s.applyFault(w, r, f) {
+					return
+				}
+			}
+		}
 		h(w, r, accountSID)
 	})
 }

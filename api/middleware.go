@@ -18,6 +18,7 @@ import (
 type requestInfo struct {
 	id         string
 	accountSID string
+	faultID    string
 }
 
 type ctxKey struct{}
@@ -64,6 +65,12 @@ func (s *server) observe(next http.Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, ri), s.timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
+		var body *captured
+		if s.journal != nil && isTwilioPath(r.URL.Path) {
+			body = &captured{ReadCloser: r.Body}
+			r.Body = body
+			defer func() { s.journal.Record(s.entry(r, ri, body, start, rec.status)) }()
+		}
 
 		defer func() {
 			if v := recover(); v != nil {

@@ -11,9 +11,12 @@ import (
 // ApplySeed brings the store to the seed's state in one transaction, so that
 // a seed that fails changes nothing. Seeds take turns (replicas that start
 // at once with the same seed both succeed, the second finding the first's
-// work done). The seed must have passed Validate.
+// work done). A seed that fails Validate is refused before anything is done.
 func (s *Store) ApplySeed(ctx context.Context, seed flexapi.Seed) (flexapi.SeedResult, error) {
 	var res flexapi.SeedResult
+	if err := seed.Validate(); err != nil {
+		return res, err
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res = flexapi.SeedResult{}
 		if s.dialect.lockSeeds != "" {
@@ -123,7 +126,8 @@ func (s *Store) seedInstance(ctx context.Context, tx *sql.Tx, account string, si
 	err := tx.QueryRowContext(ctx, `SELECT account_sid FROM instances WHERE sid = $1`, si.SID).Scan(&owner)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		if err := s.insertInstance(ctx, tx, &flexapi.Instance{SID: si.SID, AccountSID: account}); err != nil {
+		in := flexapi.Instance{SID: si.SID, AccountSID: account, WorkspaceSID: si.WorkspaceSID, DefaultTeamSID: si.DefaultTeamSID}
+		if err := s.insertInstance(ctx, tx, &in); err != nil {
 			return err
 		}
 	case err != nil:

@@ -13,42 +13,31 @@ import (
 	"github.com/flexapi/flexapi/sqlstore"
 )
 
-// ensureDemo adds the demo account, instance and user where absent and
-// returns the token to show. The token is TWILIO_AUTH_TOKEN when set;
-// otherwise a fresh one, shown once, since the store keeps only its hash.
-func ensureDemo(ctx context.Context, e *env, store *sqlstore.Store) (shown string, err error) {
-	token, fromEnv := e.getenv("TWILIO_AUTH_TOKEN"), true
-	if token == "" {
-		token, fromEnv = flexapi.NewSecret(), false
-	}
+// ensureDemo adds the demo account, instance and user where absent, with
+// token as the account's token. A token that is not TWILIO_AUTH_TOKEN is
+// made the account's primary token even when the account exists, so that
+// every --demo start prints a working one (the store keeps only hashes).
+func ensureDemo(ctx context.Context, store *sqlstore.Store, token string, fromEnv bool) error {
 	created, err := ensureAccount(ctx, store, flexapi.DemoAccountSID, token, "flexapi demo")
 	if err != nil {
-		return "", err
+		return err
 	}
 	if !created && !fromEnv {
-		// The account exists and its token cannot be recovered: give it the
-		// new one, so that every --demo start prints a working token.
 		if err := store.SetPrimaryToken(ctx, flexapi.DemoAccountSID, flexapi.HashSecret(token)); err != nil {
-			return "", err
+			return err
 		}
 	}
 	demo := flexapi.DemoUser()
 	in := flexapi.Instance{SID: flexapi.DemoInstanceSID, AccountSID: flexapi.DemoAccountSID,
 		WorkspaceSID: *demo.WorkspaceSID, DefaultTeamSID: *demo.FlexTeamSID} // the example's workspace and team
 	if err := ignoreConflict(store.CreateInstance(ctx, &in)); err != nil {
-		return "", err
+		return err
 	}
-	if err := ignoreConflict(store.CreateUser(ctx, &demo)); err != nil {
-		return "", err
-	}
-	if fromEnv {
-		return "$TWILIO_AUTH_TOKEN", nil
-	}
-	return token, nil
+	return ignoreConflict(store.CreateUser(ctx, &demo))
 }
 
 // printDemo says how to call the demo on the address the server listens on.
-func printDemo(w io.Writer, scheme string, addr net.Addr, token string) {
+func printDemo(w io.Writer, scheme string, addr net.Addr, token, adminToken string) {
 	host := addr.String()
 	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
 		host = net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
@@ -62,6 +51,9 @@ func printDemo(w io.Writer, scheme string, addr net.Addr, token string) {
 	fmt.Fprintf(w, "  curl -u %s:$TOKEN %s://%s%s\n", flexapi.DemoAccountSID, scheme, host, api.UserPath(flexapi.DemoInstanceSID, flexapi.DemoFlexUserSID))
 	if token != "TWILIO_AUTH_TOKEN" {
 		fmt.Fprintln(w, "The token is new at every --demo start; set TWILIO_AUTH_TOKEN to keep one.")
+	}
+	if adminToken != "" {
+		fmt.Fprintf(w, "Control plane (/_flexapi/, see the README's \"Use it in tests\"):\n  export FLEXAPI_ADMIN_TOKEN=%s\n", adminToken)
 	}
 }
 

@@ -51,6 +51,7 @@ Usage:
   flexapi export --instance GO…          write an instance's users as JSON Lines
   flexapi reset [--all]                  delete every user (--all: everything)
   flexapi cert [--hosts H,…] [--dir D]   a local CA and a TLS certificate
+  flexapi healthcheck [URL]              exit 0 when URL's /readyz answers 200
   flexapi migrate                        bring the store's schema up to date
   flexapi version                        print the version
 
@@ -89,6 +90,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runCert(ctx, e, rest)
 	case "migrate":
 		return runMigrate(ctx, e, rest)
+	case "healthcheck":
+		return runHealthcheck(ctx, e, rest)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return nil

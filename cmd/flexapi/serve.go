@@ -15,6 +15,7 @@ import (
 
 	"github.com/flexapi/flexapi"
 	"github.com/flexapi/flexapi/api"
+	"github.com/flexapi/flexapi/control"
 	"github.com/flexapi/flexapi/fixture"
 	"github.com/flexapi/flexapi/metrics"
 	"github.com/flexapi/flexapi/sqlstore"
@@ -33,6 +34,8 @@ const (
 // serveOptions are serve's flags, parsed; api holds the handler's part.
 type serveOptions struct {
 	addr, db, seed, logFormat      string
+	adminToken, adminAddr          string
+	journalSize                    int
 	tlsCert, tlsKey                string
 	opsAddr, pprofAddr             string
 	demo                           bool
@@ -64,6 +67,9 @@ func parseServe(e *env, args []string) (serveOptions, error) {
 	fs.Float64Var(&o.api.AuthFailures, "auth-failures", 1, "failed authentications a second from one client address with one username, after a burst of 10; past it, those failures get 429 (0: off)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS (and HTTP/2) with this certificate (PEM), e.g. from flexapi cert")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "the certificate's private key (PEM)")
+	fs.StringVar(&o.adminToken, "admin-token", "", "turns on the control plane (/_flexapi/) for requests with Authorization: Bearer TOKEN (--demo makes one when empty)")
+	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve the control plane on this address instead of the API's")
+	fs.IntVar(&o.journalSize, "journal-size", control.DefaultJournalSize, "requests the control plane's journal keeps")
 	fs.StringVar(&o.opsAddr, "ops-addr", "", "serve /healthz, /readyz and /metrics on this address instead of the API's (off when empty)")
 	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
@@ -75,6 +81,12 @@ func parseServe(e *env, args []string) (serveOptions, error) {
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return o, usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
+	if o.demo && o.adminToken == "" {
+		o.adminToken = flexapi.NewSecret()
+	}
+	if o.adminAddr != "" && o.adminToken == "" {
+		return o, usageError{errors.New("--admin-addr needs --admin-token")}
 	}
 	o.api.CORSOrigins = splitList(corsOrigins)
 	o.api.SeparateOperations = o.opsAddr != ""
@@ -99,7 +111,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	demoToken, err := prepareState(ctx, e, store, o, logger)
+	demoToken, ensureState, err := startState(ctx, e, store, o, logger)
 	if err != nil {
 		return err
 	}
@@ -111,6 +123,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	m := metrics.New(buildInfo())
 	instrumented := m.Store(store)
 	o.api.Logger, o.api.Observer, o.api.Metrics = logger, m, m.Handler()
+	if o.adminToken != "" {
+		plane := o.controlPlane(store, ensureState, logger)
+		if o.adminAddr == "" {
+			o.api.Admin = plane
+		} else {
+			stop, err := serveOperations(o.adminAddr, plane, logger)
+			if err != nil {
+				return fmt.Errorf("--admin-addr: %w", err)
+			}
+			defer stop()
+		}
+	}
 	srv := &http.Server{
 		Handler:           api.NewHandler(instrumented, o.api),
 		ReadHeaderTimeout: o.headerTimeout,
@@ -147,9 +171,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "flexapi listening on %s://%s (store %s)\n", scheme, ln.Addr(), sqlstore.Redact(o.db))
 	logger.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.Redact(o.db))
 	if o.demo {
-		printDemo(e.stdout, scheme, ln.Addr(), demoToken)
+		printDemo(e.stdout, scheme, ln.Addr(), demoToken, o.adminToken)
 	}
 	return serveUntilDone(ctx, srv, ln, o.shutdownTimeout, logger)
+}
+
+// controlPlane makes the journal and the faults that the API feeds and
+// the control plane shows, and the control plane's handler.
+func (o *serveOptions) controlPlane(store *sqlstore.Store, ensureState func(context.Context) error, logger *slog.Logger) http.Handler {
+	journal, faults := control.NewJournal(o.journalSize), &control.Faults{}
+	o.api.Journal, o.api.Faults = journal, faults
+	return control.Handler(control.Config{Token: o.adminToken, Store: store, Journal: journal, Faults: faults,
+		StartState: ensureState, PublicURL: o.api.PublicURL, Logger: logger})
 }
 
 func (o serveOptions) tlsConfig() (*tls.Config, error) {
@@ -163,30 +196,46 @@ func (o serveOptions) tlsConfig() (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
 }
 
-// prepareState makes the store hold what the environment, --seed and --demo
-// ask for, and returns the demo token to show.
-func prepareState(ctx context.Context, e *env, store *sqlstore.Store, o serveOptions, logger *slog.Logger) (string, error) {
-	if err := ensureEnvAccount(ctx, e, store, logger); err != nil {
-		return "", err
-	}
+// startState makes the store hold what the environment, --seed and --demo
+// ask for. It returns the demo token to show, and the function that does it
+// again on an emptied store (the control plane's reset), with the same seed
+// and the same demo token.
+func startState(ctx context.Context, e *env, store *sqlstore.Store, o serveOptions, logger *slog.Logger) (shown string, ensure func(context.Context) error, err error) {
+	var seed *flexapi.Seed
 	if o.seed != "" {
 		s, err := fixture.ReadSeed(o.seed)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
-		res, err := applySeed(ctx, store, s)
-		if err != nil {
-			return "", err
-		}
-		logger.Info("seed applied", "file", o.seed, "users_inserted", res.Users.Inserted, "users_updated", res.Users.Updated, "users_unchanged", res.Users.Unchanged)
-		for _, g := range res.Generated {
-			fmt.Fprintf(e.stdout, "The seed named no secret for %s; it has this one, shown only now: %s\n", g.SID, g.Secret)
-		}
+		seed = &s
 	}
-	if !o.demo {
-		return "", nil
+	token, fromEnv := e.getenv("TWILIO_AUTH_TOKEN"), true
+	if token == "" {
+		token, fromEnv = flexapi.NewSecret(), false
 	}
-	return ensureDemo(ctx, e, store)
+	ensure = func(ctx context.Context) error {
+		if err := ensureEnvAccount(ctx, e, store, logger); err != nil {
+			return err
+		}
+		if seed != nil {
+			res, err := applySeed(ctx, store, *seed)
+			if err != nil {
+				return err
+			}
+			logger.Info("seed applied", "file", o.seed, "users_inserted", res.Users.Inserted, "users_updated", res.Users.Updated, "users_unchanged", res.Users.Unchanged)
+			for _, g := range res.Generated {
+				fmt.Fprintf(e.stdout, "The seed named no secret for %s; it has this one, shown only now: %s\n", g.SID, g.Secret)
+			}
+		}
+		if o.demo {
+			return ensureDemo(ctx, store, token, fromEnv)
+		}
+		return nil
+	}
+	if fromEnv {
+		token = "$TWILIO_AUTH_TOKEN"
+	}
+	return token, ensure, ensure(ctx)
 }
 
 // serveUntilDone serves until ctx ends, then lets requests in flight finish
@@ -253,8 +302,28 @@ func ensureEnvAccount(ctx context.Context, e *env, store *sqlstore.Store, logger
 		return err
 	}
 	created, err := ensureAccount(ctx, store, canonical, token, "from TWILIO_ACCOUNT_SID")
-	if err == nil {
-		logger.Info("account from environment ready", "account_sid", canonical, "created", created)
+	if err != nil {
+		return err
+	}
+	logger.Info("account from environment ready", "account_sid", canonical, "created", created)
+	v := e.getenv("FLEXAPI_INSTANCE_SID")
+	if v == "" {
+		return nil
+	}
+	instance, ok := flexapi.ParseSID(flexapi.InstancePrefix, v)
+	if !ok {
+		return usageError{fmt.Errorf("FLEXAPI_INSTANCE_SID %q is not an instance SID (GO and 32 hex digits)", v)}
+	}
+	err = store.CreateInstance(ctx, &flexapi.Instance{SID: instance, AccountSID: canonical})
+	if flexapi.ErrorCode(err) == flexapi.ECONFLICT {
+		in, ierr := store.Instance(ctx, instance)
+		if ierr != nil {
+			return ierr
+		}
+		if in.AccountSID != canonical {
+			return fmt.Errorf("FLEXAPI_INSTANCE_SID %s belongs to account %s, not TWILIO_ACCOUNT_SID %s", instance, in.AccountSID, canonical)
+		}
+		err = nil
 	}
 	return err
 }
