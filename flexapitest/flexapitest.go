@@ -137,7 +137,9 @@ func (s *Server) Seed(doc string) (json.RawMessage, error) {
 
 // Reset brings the store back to its start-up state (the demo) and clears
 // the journal and the faults.
-func (s *Server) Reset() error { return s.call("POST", "/_flexapi/reset", nil, http.StatusNoContent, nil) }
+func (s *Server) Reset() error {
+	return s.call("POST", "/_flexapi/reset", nil, http.StatusNoContent, nil)
+}
 
 // Requests returns the journal's entries that f selects, oldest first.
 func (s *Server) Requests(f Filter) ([]Entry, error) {
