@@ -237,4 +237,14 @@ func TestNoInventedV2Routes(t *testing.T) {
 	if _, ok := doc.Paths["/v2/Instances/{InstanceSid}/Users/{FlexUserSid}"]["delete"]; ok {
 		t.Error("the OpenAPI document still has DELETE")
 	}
+	for _, p := range []string{"/v2/Instances/{InstanceSid}/Users/{FlexUserSid}", "/v1/Instances/{InstanceSid}/Users",
+		"/v4/Instances/{InstanceSid}/Users", "/v4/Instances/{InstanceSid}/Users/Provision", "/v4/Instances/{InstanceSid}/Users/Deprovision",
+		"/v4/Instances/{InstanceSid}/Users/{FlexUserSid}", "/v4/Instances/{InstanceSid}/Users/{FlexUserSid}/Tokens",
+		"/v1/Instances/{InstanceSid}/Teams", "/v1/Instances/{InstanceSid}/Teams/{TeamSid}", "/v1/Configuration",
+		"/_flexapi/seed", "/_flexapi/reset", "/_flexapi/requests", "/_flexapi/faults", "/_flexapi/faults/{id}",
+		"/_flexapi/instances/{InstanceSid}/users/{FlexUserSid}"} {
+		if doc.Paths[p] == nil {
+			t.Errorf("the OpenAPI document lacks %s", p)
+		}
+	}
 }
