@@ -18,7 +18,7 @@ func TestNodeClient(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "twilio")); err != nil {
 		t.Skip("compat/node has no node_modules: run npm ci there")
 	}
-	srv := startServe(t, nil, "--db", ":memory:", "--seed", "../../testdata/flexapi-seed.yaml")
+	srv := startServe(t, nil, "--db", ":memory:", "--seed", "../../testdata/flexapi-seed.yaml", "--admin-token", "nodeadmintoken123")
 	cmd := exec.Command("node", "--test", "--test-reporter=spec", "flexuser.test.js")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
@@ -27,6 +27,7 @@ func TestNodeClient(t *testing.T) {
 		"TWILIO_AUTH_TOKEN=ci0123456789token",
 		"FLEXAPI_INSTANCE=GO00000000000000000000000000000001",
 		"FLEXAPI_USER=FU00000000000000000000000000000001",
+		"FLEXAPI_ADMIN_TOKEN=nodeadmintoken123",
 	)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

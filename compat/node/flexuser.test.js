@@ -78,6 +78,23 @@ test("the v1 configuration", async () => {
   assert.equal(c.uiVersion, null);
 });
 
+test("autoRetry, given two 429s from a fault rule, retries and succeeds", async () => {
+  const admin = (method, path, body) =>
+    fetch(`${base}/_flexapi/${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${process.env.FLEXAPI_ADMIN_TOKEN}`, "Content-Type": "application/json" },
+      body: body && JSON.stringify(body),
+    });
+  const rule = await admin("POST", "faults", { method: "GET", path: `/v2/Instances/*/Users/${user}`, status: 429, times: 2 });
+  assert.equal(rule.status, 201);
+  const retrying = twilio(process.env.TWILIO_ACCOUNT_SID, process.env.TWILIO_AUTH_TOKEN, { autoRetry: true, maxRetries: 3 });
+  retrying.flexApi.baseUrl = base;
+  const u = await retrying.flexApi.v2.flexUser(instance, user).fetch();
+  assert.equal(u.flexUserSid, user);
+  const journal = await (await admin("GET", `requests?path=/v2/Instances/*/Users/${user}&method=GET&limit=3`)).json();
+  assert.deepEqual(journal.requests.map((r) => r.status), [429, 429, 200]);
+});
+
 test("errors arrive as RestException with Twilio's status and code", async () => {
   await assert.rejects(client.flexApi.v2.flexUser(instance, "FU" + "b".repeat(32)).fetch(), (err) => {
     assert.equal(err.status, 404);
