@@ -53,9 +53,18 @@ func sidFlag(name, prefix, v string, required bool) (string, error) {
 	if v == "" && !required {
 		return "", nil
 	}
+	return parseSIDAs("--"+name, prefix, v)
+}
+
+// sidArg parses the positional argument what (e.g. "the user") as a SID.
+func sidArg(what, prefix, v string) (string, error) {
+	return parseSIDAs(what, prefix, v)
+}
+
+func parseSIDAs(what, prefix, v string) (string, error) {
 	sid, ok := flexapi.ParseSID(prefix, v)
 	if !ok {
-		return "", usageError{fmt.Errorf("--%s must be %s and 32 hex digits, got %q", name, prefix, v)}
+		return "", usageError{fmt.Errorf("%s must be %s and 32 hex digits, got %s", what, prefix, strconv.QuoteToGraphic(v))}
 	}
 	return sid, nil
 }
@@ -128,7 +137,7 @@ func createKey(ctx context.Context, e *env, args []string) error {
 	}
 	secret := flexapi.NewSecret()
 	if err := store.CreateKey(ctx, &key, flexapi.HashSecret(secret)); err != nil {
-		return explain(err, "account "+key.AccountSID)
+		return explainOwner(err, "key "+key.SID, key.AccountSID)
 	}
 	if *a.json {
 		return printJSON(e.stdout, map[string]string{"sid": key.SID, "secret": secret})
@@ -189,7 +198,7 @@ func createInstance(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if err := store.CreateInstance(ctx, &in); err != nil {
-		return explain(err, "instance "+in.SID+" of account "+in.AccountSID)
+		return explainOwner(err, "instance "+in.SID, in.AccountSID)
 	}
 	if *a.json {
 		return printJSON(e.stdout, map[string]string{"sid": in.SID, "workspace_sid": in.WorkspaceSID, "default_team_sid": in.DefaultTeamSID})
@@ -228,6 +237,15 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "%s: schema up to date (version %d)\n", sqlstore.Redact(*a.db), version)
 	return nil
+}
+
+// explainOwner is explain for something made for an account, whose
+// absence is what "not found" means there.
+func explainOwner(err error, what, account string) error {
+	if flexapi.ErrorCode(err) == flexapi.ENOTFOUND {
+		return fmt.Errorf("there is no account %s (flexapi accounts list shows them)", account)
+	}
+	return explain(err, what)
 }
 
 // explain turns store errors into sentences about what the command named.

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,6 +125,47 @@ func TestUsageErrors(t *testing.T) {
 			}
 		})
 	}
+	// Mistakes are one line in flexapi's words, naming what was wrong.
+	db2 := newStoreFile(t)
+	inst2 := decode(t, mustCLI(t, nil, "instances", "create", "--db", db2, "--account",
+		decode(t, mustCLI(t, nil, "accounts", "create", "--db", db2, "--json"))["sid"].(string), "--json"))["sid"].(string)
+	for _, tt := range []struct {
+		args  []string
+		vars  map[string]string
+		want  string
+		usage bool
+	}{
+		{[]string{"serve", "--bogus"}, nil, "flag provided but not defined: -bogus (flexapi serve -h lists its flags)", true},
+		{[]string{"serve"}, map[string]string{"FLEXAPI_DEMO": "maybe"}, `FLEXAPI_DEMO="maybe": want true or false`, true},
+		{[]string{"serve"}, map[string]string{"FLEXAPI_READ_BODY_TIMEOUT": "5"}, "want a duration such as 500ms, 5s or 2m", true},
+		{[]string{"serve", "--public-url", "flex-api.twilio.com"}, nil, "--public-url \"flex-api.twilio.com\": want an http:// or https:// URL", true},
+		{[]string{"users", "get", "--db", db2, "--instance", inst2, "FU12"}, nil, `the FU… argument (the user) must be FU and 32 hex digits, got "FU12"`, true},
+		{[]string{"keys", "revoke", "--db", db2, "SK1"}, nil, "the SK… argument must be SK and 32 hex digits", true},
+		{[]string{"instances", "create", "--db", db2, "--account", "AC" + strings.Repeat("9", 32)}, nil, "there is no account AC" + strings.Repeat("9", 32), false},
+	} {
+		out, err := cli(t, tt.vars, tt.args...)
+		var u usageError
+		if err == nil || !strings.Contains(err.Error(), tt.want) || errors.As(err, &u) != tt.usage || strings.Contains(err.Error(), "main.") {
+			t.Errorf("%v: %v (usage error %v); want %q", tt.args, err, errors.As(err, &u), tt.want)
+		}
+		if strings.Contains(out, "-db string") {
+			t.Errorf("%v printed the flags: %q", tt.args, out)
+		}
+	}
+	if out, err := cli(t, nil, "users", "get", "-h"); !errors.Is(err, flag.ErrHelp) || !strings.HasPrefix(out, "usage: flexapi users get [flags] --instance GO… FU…\n") || !strings.Contains(out, "-json") {
+		t.Errorf("users get -h: %q; want the synopsis with its arguments and the flags", out)
+	}
+	if out := mustCLI(t, nil, "accounts", "--help"); !strings.Contains(out, "create|list|rotate-token|suspend|activate") {
+		t.Errorf("accounts --help: %q; want its subcommands", out)
+	}
+	csv := "username\nana\n"
+	if _, err := cliIn(t, csv, "import", "--db", db2, "--instance", inst2, "-"); err == nil || !strings.Contains(err.Error(), "pass --format csv") {
+		t.Errorf("import - of CSV without --format: %v; want a hint to pass --format csv", err)
+	}
+	if out, err := cliIn(t, csv, "import", "--db", db2, "--instance", inst2, "--format", "csv", "-"); err != nil || !strings.HasPrefix(out, "1 row: 1 inserted") {
+		t.Errorf("import - --format csv: %q %v", out, err)
+	}
+
 	// A user with a bad e-mail is refused with the parameter's name.
 	acct := decode(t, mustCLI(t, nil, "accounts", "create", "--db", db, "--json"))
 	inst := decode(t, mustCLI(t, nil, "instances", "create", "--db", db, "--account", acct["sid"].(string), "--json"))

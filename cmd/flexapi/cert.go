@@ -55,9 +55,12 @@ Serve over TLS (port 443 needs root or CAP_NET_BIND_SERVICE):
 Make the name point at it, in /etc/hosts:
   127.0.0.1 %[4]s
 
-Trust the CA in the client's process (or add it to the system's store):
-  export SSL_CERT_FILE=%[2]s/ca.pem           # Go (twilio-go), curl, Python
-  export NODE_EXTRA_CA_CERTS=%[2]s/ca.pem     # Node (twilio, twilio-cli)
+Trust the CA in each client's process (each reads its own variable):
+  curl --cacert %[2]s/ca.pem …                  # or: export CURL_CA_BUNDLE=%[2]s/ca.pem
+  export REQUESTS_CA_BUNDLE=%[2]s/ca.pem        # Python requests
+  export NODE_EXTRA_CA_CERTS=%[2]s/ca.pem       # Node (twilio, twilio-cli): added to Node's own roots
+  export SSL_CERT_FILE=%[2]s/ca.pem             # Go (twilio-go): replaces the system roots in that process,
+                                                # so Go programs then trust only this CA
 
 Then any official client, unmodified, reaches flexapi with:
   export TWILIO_REGION=local

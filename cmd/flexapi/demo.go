@@ -37,7 +37,7 @@ func ensureDemo(ctx context.Context, store *sqlstore.Store, token string, fromEn
 }
 
 // printDemo says how to call the demo on the address the server listens on.
-func printDemo(w io.Writer, scheme string, addr net.Addr, token, adminToken string) {
+func printDemo(w io.Writer, scheme string, addr net.Addr, token, adminToken, caFile string) {
 	host := addr.String()
 	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
 		host = net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
@@ -48,7 +48,11 @@ func printDemo(w io.Writer, scheme string, addr net.Addr, token, adminToken stri
 	} else {
 		fmt.Fprintf(w, "Demo account (the reference page's example), with TWILIO_AUTH_TOKEN as its token:\n  export TOKEN=\"$TWILIO_AUTH_TOKEN\"\n")
 	}
-	fmt.Fprintf(w, "  curl -u %s:$TOKEN %s://%s%s\n", flexapi.DemoAccountSID, scheme, host, api.UserPath(flexapi.DemoInstanceSID, flexapi.DemoFlexUserSID))
+	cacert := ""
+	if scheme == "https" {
+		cacert = "--cacert " + caFile + " " // curl trusts the CA of flexapi cert only when told
+	}
+	fmt.Fprintf(w, "  curl %s-u %s:$TOKEN %s://%s%s\n", cacert, flexapi.DemoAccountSID, scheme, host, api.UserPath(flexapi.DemoInstanceSID, flexapi.DemoFlexUserSID))
 	if token != "TWILIO_AUTH_TOKEN" {
 		fmt.Fprintln(w, "The token is new at every --demo start; set TWILIO_AUTH_TOKEN to keep one.")
 	}

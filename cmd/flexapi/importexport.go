@@ -42,6 +42,13 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		}
 		src = f
 	}
+	if name == "-" && *format == "" {
+		peek := bufio.NewReader(src)
+		if !looksLikeJSONLines(peek) {
+			return usageError{errors.New("standard input is read as JSON Lines, and it does not start with {: for CSV, pass --format csv")}
+		}
+		src = peek
+	}
 	if *format != "" && *format != "jsonl" && *format != "csv" {
 		return usageError{fmt.Errorf("--format must be jsonl or csv, not %q", *format)}
 	}
@@ -61,6 +68,24 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return errors.New(rows(len(sum.Rejected)) + " rejected")
 	}
 	return nil
+}
+
+// looksLikeJSONLines reports whether the first byte that is not space (or a
+// byte-order mark) opens a JSON object; an empty input does too.
+func looksLikeJSONLines(r *bufio.Reader) bool {
+	for n := 1; ; n++ {
+		b, err := r.Peek(n)
+		if len(b) < n || err != nil {
+			return true
+		}
+		switch c := b[n-1]; {
+		case c == '{':
+			return true
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == 0xef || c == 0xbb || c == 0xbf:
+		default:
+			return false
+		}
+	}
 }
 
 // rows is "1 row" or "N rows".

@@ -20,7 +20,7 @@ func oneSID(ctx context.Context, a adminFlags, e *env, args []string, prefix, us
 		store.Close()
 		return nil, "", usageError{errors.New("usage: " + usage)}
 	}
-	sid, err := sidFlag(prefix+" SID", prefix, a.fs.Arg(0), true)
+	sid, err := sidArg("the "+prefix+"… argument", prefix, a.fs.Arg(0))
 	if err != nil {
 		store.Close()
 		return nil, "", err

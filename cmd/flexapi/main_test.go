@@ -60,6 +60,14 @@ func cli(t testing.TB, vars map[string]string, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// cliIn is cli with stdin as standard input.
+func cliIn(t testing.TB, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut syncBuffer
+	err := run(context.Background(), append([]string{"flexapi"}, args...), getenvFrom(nil), strings.NewReader(stdin), &out, &errOut)
+	return out.String(), err
+}
+
 func mustCLI(t testing.TB, vars map[string]string, args ...string) string {
 	t.Helper()
 	out, err := cli(t, vars, args...)

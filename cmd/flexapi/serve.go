@@ -10,6 +10,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -81,6 +84,9 @@ func parseServe(e *env, args []string) (serveOptions, error) {
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return o, usageError{errors.New("--tls-cert and --tls-key go together")}
+	}
+	if err := checkPublicURL(o.api.PublicURL); err != nil {
+		return o, err
 	}
 	if o.demo && o.adminToken == "" {
 		o.adminToken = flexapi.NewSecret()
@@ -171,9 +177,22 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "flexapi listening on %s://%s (store %s)\n", scheme, ln.Addr(), sqlstore.Redact(o.db))
 	logger.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.Redact(o.db))
 	if o.demo {
-		printDemo(e.stdout, scheme, ln.Addr(), demoToken, o.adminToken)
+		printDemo(e.stdout, scheme, ln.Addr(), demoToken, o.adminToken, o.caFile())
 	}
 	return serveUntilDone(ctx, srv, ln, o.shutdownTimeout, logger)
+}
+
+// checkPublicURL accepts an absolute http or https URL with no query or
+// fragment: the base that resource urls start with.
+func checkPublicURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return usageError{fmt.Errorf("--public-url %q: want an http:// or https:// URL such as https://flex-api.twilio.com, with no query", v)}
+	}
+	return nil
 }
 
 // controlPlane makes the journal and the faults that the API feeds and
@@ -183,6 +202,15 @@ func (o *serveOptions) controlPlane(store *sqlstore.Store, ensureState func(cont
 	o.api.Journal, o.api.Faults = journal, faults
 	return control.Handler(control.Config{Token: o.adminToken, Store: store, Journal: journal, Faults: faults,
 		StartState: ensureState, PublicURL: o.api.PublicURL, Logger: logger})
+}
+
+// caFile is where flexapi cert put the CA of --tls-cert, if it did.
+func (o serveOptions) caFile() string {
+	ca := filepath.Join(filepath.Dir(o.tlsCert), "ca.pem")
+	if _, err := os.Stat(ca); err != nil {
+		return "CA.pem"
+	}
+	return ca
 }
 
 func (o serveOptions) tlsConfig() (*tls.Config, error) {

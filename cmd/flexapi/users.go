@@ -59,7 +59,7 @@ func (u userFlags) userArg(in flexapi.Instance, verb string) (flexapi.UserKey, e
 	if u.fs.NArg() != 1 {
 		return flexapi.UserKey{}, usageError{fmt.Errorf("usage: flexapi users %s --instance GO… FU…", verb)}
 	}
-	sid, err := sidFlag("FlexUserSid", flexapi.FlexUserPrefix, u.fs.Arg(0), true)
+	sid, err := sidArg("the FU… argument (the user)", flexapi.FlexUserPrefix, u.fs.Arg(0))
 	return flexapi.UserKey{AccountSID: in.AccountSID, InstanceSID: in.SID, FlexUserSID: sid}, err
 }
 
