@@ -1,5 +1,7 @@
 package flexapi
 
+import "slices"
+
 // Seed is a state for the store to hold: accounts with their credentials,
 // keys, instances and users. Applying it brings each object it names to its
 // values and leaves every other object alone.
@@ -63,6 +65,21 @@ func (r *UpsertResult) Add(o UpsertResult) {
 	r.Inserted += o.Inserted
 	r.Updated += o.Updated
 	r.Unchanged += o.Unchanged
+}
+
+// Clone returns a copy of s that shares nothing with it that Validate
+// changes, so that one seed can be applied by several goroutines at once.
+func (s Seed) Clone() Seed {
+	c := Seed{Accounts: slices.Clone(s.Accounts)}
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
+		a.Keys = slices.Clone(a.Keys)
+		a.Instances = slices.Clone(a.Instances)
+		for j := range a.Instances {
+			a.Instances[j].Users = slices.Clone(a.Instances[j].Users)
+		}
+	}
+	return c
 }
 
 // Validate checks a seed before anything is applied, so that a bad one

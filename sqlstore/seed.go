@@ -14,6 +14,7 @@ import (
 // work done). A seed that fails Validate is refused before anything is done.
 func (s *Store) ApplySeed(ctx context.Context, seed flexapi.Seed) (flexapi.SeedResult, error) {
 	var res flexapi.SeedResult
+	seed = seed.Clone() // Validate puts SIDs in canonical form: in a copy of the caller's
 	if err := seed.Validate(); err != nil {
 		return res, err
 	}

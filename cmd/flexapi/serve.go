@@ -260,10 +260,11 @@ func startState(ctx context.Context, e *env, store *sqlstore.Store, o serveOptio
 		}
 		return nil
 	}
+	shown = token
 	if fromEnv {
-		token = "$TWILIO_AUTH_TOKEN"
+		shown = "$TWILIO_AUTH_TOKEN"
 	}
-	return token, ensure, ensure(ctx)
+	return shown, ensure, ensure(ctx)
 }
 
 // serveUntilDone serves until ctx ends, then lets requests in flight finish
