@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"github.com/flexapi/flexapi/internal/pgtest"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -41,14 +38,6 @@ const (
 )
 
 var credA = [2]string{accountA, tokenA}
-
-// TestMain says which tests will be skipped, since go test does not.
-func TestMain(m *testing.M) {
-	if os.Getenv(pgtest.EnvVar) == "" {
-		fmt.Println("api: " + pgtest.EnvVar + " is not set: the postgres subtests are skipped")
-	}
-	os.Exit(m.Run())
-}
 
 // harness is a real server on a loopback port over a real SQLite file.
 type harness struct {

@@ -5,12 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"github.com/flexapi/flexapi/internal/pgtest"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -31,29 +28,9 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	// go test says nothing of skipped tests without -v: say here which
-	// suites this machine cannot run, and why.
-	for _, s := range skippedSuites() {
-		fmt.Println("cmd/flexapi: skipped:", s)
-	}
 	os.Exit(m.Run())
 }
 
-func skippedSuites() []string {
-	var skipped []string
-	if _, err := exec.LookPath("chromium"); err != nil {
-		skipped = append(skipped, "the browser test of CORS (TestBrowserCORS): chromium is not installed (apt-get install chromium; .ci/run does)")
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		skipped = append(skipped, "the Node client (TestNodeClient): node is not installed")
-	} else if _, err := os.Stat("../../compat/node/node_modules/twilio"); err != nil {
-		skipped = append(skipped, "the Node client (TestNodeClient): run npm ci in compat/node (.ci/run does)")
-	}
-	if os.Getenv(pgtest.EnvVar) == "" {
-		skipped = append(skipped, "the PostgreSQL subtests: "+pgtest.EnvVar+" is not set (bash scripts/postgres-up.sh, then see the README)")
-	}
-	return skipped
-}
 
 type syncBuffer struct {
 	mu sync.Mutex

@@ -93,4 +93,9 @@ func TestEnvironmentSetsOnlyServeFlagsAndTheStore(t *testing.T) {
 	if created == vars["FLEXAPI_SID"] {
 		t.Error("FLEXAPI_SID leaked into instances create")
 	}
+	// The url the CLI prints names the server's base, as serve's does.
+	user := decode(t, mustCLI(t, map[string]string{"FLEXAPI_PUBLIC_URL": "https://flex.example.com"}, "users", "create", "--db", f.db, "--instance", f.instance, "--json"))
+	if u, _ := user["url"].(string); !strings.HasPrefix(u, "https://flex.example.com/v2/Instances/") {
+		t.Errorf("url with FLEXAPI_PUBLIC_URL: %q", u)
+	}
 }
