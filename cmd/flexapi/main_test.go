@@ -31,7 +31,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
