@@ -10,30 +10,28 @@ import (
 
 	"github.com/flexapi/flexapi"
 	"github.com/flexapi/flexapi/api"
+	"github.com/flexapi/flexapi/fixture"
 	"github.com/flexapi/flexapi/sqlstore"
 )
 
-// ensureDemo adds the demo account, instance and user where absent, with
-// token as the account's token. A token that is not TWILIO_AUTH_TOKEN is
-// made the account's primary token even when the account exists, so that
-// every --demo start prints a working one (the store keeps only hashes).
+// ensureDemo adds the demo (fixture.DemoSeed) when its user is absent,
+// with token as the account's token. When the user is there it is left as
+// it is, and only the token is made to work: a token that is not
+// TWILIO_AUTH_TOKEN becomes the primary one, so that every --demo start
+// prints a working token (the store keeps only hashes).
 func ensureDemo(ctx context.Context, store *sqlstore.Store, token string, fromEnv bool) error {
-	created, err := ensureAccount(ctx, store, flexapi.DemoAccountSID, token, "flexapi demo")
-	if err != nil {
+	_, err := store.User(ctx, flexapi.UserKey{AccountSID: flexapi.DemoAccountSID, InstanceSID: flexapi.DemoInstanceSID, FlexUserSID: flexapi.DemoFlexUserSID})
+	switch {
+	case flexapi.ErrorCode(err) == flexapi.ENOTFOUND:
+		_, err = store.ApplySeed(ctx, fixture.DemoSeed(token))
+		return err
+	case err != nil:
+		return err
+	case fromEnv:
+		_, err = ensureAccount(ctx, store, flexapi.DemoAccountSID, token, "flexapi demo")
 		return err
 	}
-	if !created && !fromEnv {
-		if err := store.SetPrimaryToken(ctx, flexapi.DemoAccountSID, flexapi.HashSecret(token)); err != nil {
-			return err
-		}
-	}
-	demo := flexapi.DemoUser()
-	in := flexapi.Instance{SID: flexapi.DemoInstanceSID, AccountSID: flexapi.DemoAccountSID,
-		WorkspaceSID: *demo.WorkspaceSID, DefaultTeamSID: *demo.FlexTeamSID} // the example's workspace and team
-	if err := ignoreConflict(store.CreateInstance(ctx, &in)); err != nil {
-		return err
-	}
-	return ignoreConflict(store.CreateUser(ctx, &demo))
+	return store.SetPrimaryToken(ctx, flexapi.DemoAccountSID, flexapi.HashSecret(token))
 }
 
 // printDemo says how to call the demo on the address the server listens on.
@@ -59,11 +57,4 @@ func printDemo(w io.Writer, scheme string, addr net.Addr, token, adminToken, caF
 	if adminToken != "" {
 		fmt.Fprintf(w, "Control plane (/_flexapi/, see the README's \"Use it in tests\"):\n  export FLEXAPI_ADMIN_TOKEN=%s\n", adminToken)
 	}
-}
-
-func ignoreConflict(err error) error {
-	if flexapi.ErrorCode(err) == flexapi.ECONFLICT {
-		return nil
-	}
-	return err
 }

@@ -240,8 +240,16 @@ func TestDemoWithoutTokenPrintsAWorkingOne(t *testing.T) {
 		if m == nil {
 			t.Fatalf("round %d: no token printed:\n%s", round, srv.stdout.String())
 		}
-		if _, err := twilioClient(t, srv.url, flexapi.DemoAccountSID, m[1]).FlexV2.FetchFlexUser(flexapi.DemoInstanceSID, flexapi.DemoFlexUserSID); err != nil {
-			t.Errorf("round %d: the printed token does not work: %v", round, err)
+		tw := twilioClient(t, srv.url, flexapi.DemoAccountSID, m[1])
+		u, err := tw.FlexV2.FetchFlexUser(flexapi.DemoInstanceSID, flexapi.DemoFlexUserSID)
+		if err != nil {
+			t.Fatalf("round %d: the printed token does not work: %v", round, err)
+		}
+		// --demo adds the example if absent: a change to it stays.
+		if round == 0 {
+			tw.FlexV2.UpdateFlexUser(flexapi.DemoInstanceSID, flexapi.DemoFlexUserSID, (&flex.UpdateFlexUserParams{}).SetLocale("ja-JP"))
+		} else if *u.Locale != "ja-JP" {
+			t.Errorf("round %d: --demo put the example back over a change: locale %s", round, *u.Locale)
 		}
 		if strings.Contains(srv.stderr.String(), m[1]) {
 			t.Errorf("round %d: the token reached the log", round)
