@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flexapi/flexapi"
 	"github.com/flexapi/flexapi/api"
 	"github.com/flexapi/flexapi/sqlstore"
 )
@@ -36,6 +37,14 @@ func FuzzHandler(f *testing.F) {
 	f.Add("DELETE", pathA+"/../x", "", "")
 	f.Add("OPTIONS", "//v2/%2F", "", "")
 	f.Add("PATCH", "/v2/Instances/GO%00/Users", "text/plain", "\x00\xff")
+	v4 := "/v4/Instances/" + instanceA + "/Users"
+	f.Add("POST", v4+"/Provision", "application/json", `{"username":"u\u0000","email":"u@example.com","full_name":"U","roles":["agent"],"worker":{"attributes":{"a":1}}}`)
+	f.Add("POST", v4+"/Provision", "application/json", `{"username":"ana","email":"ana@example.com","full_name":"Ana","roles":["wfo.full_access"],"worker":{}}`)
+	f.Add("POST", v4+"/Deprovision", "application/json", `{"flex_user_sid":"`+userA+`"}`)
+	f.Add("POST", v4+"/"+userA+"/Tokens", "application/json", `{"ttl":1e9}`)
+	f.Add("GET", v4+"?Username=%E2%82", "", "")
+	f.Add("GET", "/v1/Instances/"+instanceA+"/Teams/QO1", "", "")
+	f.Add("GET", "/v1/Configuration", "", "")
 	f.Fuzz(func(t *testing.T, method, target, contentType, body string) {
 		raw := method + " " + target + " HTTP/1.1\r\nHost: fuzz\r\nAuthorization: " + authorization +
 			"\r\nContent-Type: " + contentType + "\r\nContent-Length: " + itoa(len(body)) + "\r\n\r\n" + body
@@ -56,6 +65,14 @@ func FuzzHandler(f *testing.F) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &obj); err != nil || res.Header.Get("Content-Type") != "application/json" {
 			t.Fatalf("%s %q: status %d, Content-Type %q, body not a JSON object: %q", method, target, res.StatusCode,
 				res.Header.Get("Content-Type"), rec.Body.String())
+		}
+		// Whatever a write path took in holds only text the field rules allow.
+		for _, field := range []string{"username", "full_name", "email", "locale"} {
+			if v, ok := obj[field].(string); ok && res.StatusCode < 300 {
+				if err := flexapi.ValidateText(field, v, flexapi.MaxTextLength); err != nil {
+					t.Fatalf("%s %q stored %s %q: %v", method, target, field, v, err)
+				}
+			}
 		}
 	})
 }
