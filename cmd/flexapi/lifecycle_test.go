@@ -319,27 +319,17 @@ func TestReset(t *testing.T) {
 	}
 }
 
-const seedYAML = `accounts:
-  - sid: AC000000000000000000000000000000c1
-    auth_token: citoken0123456789
-    friendly_name: CI
-    keys:
-      - sid: SK000000000000000000000000000000c1
-        secret: cisecret0123456789
-    instances:
-      - sid: GO000000000000000000000000000000c1
-        users:
-          - flex_user_sid: FU000000000000000000000000000000c1
-            username: agent.one
-            full_name: Agent One
-            email: one@example.com
-            locale: en-US
-            roles: [agent]
-            worker_attributes: {skills: [sales, support], level: 2}
-          - flex_user_sid: FU000000000000000000000000000000c2
-            username: supervisor
-            roles: []
-`
+// seedYAML is the seed the tests share: an account, a key, an instance and
+// two users.
+var seedYAML = mustRead("../../testdata/test-seed.yaml")
+
+func mustRead(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 func TestSeed(t *testing.T) {
 	dir := t.TempDir()
