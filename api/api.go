@@ -48,8 +48,12 @@ type Config struct {
 	CORSOrigins []string
 	// MaxBodyBytes caps a request body; larger ones get 413.
 	MaxBodyBytes int64
-	// Logger receives one line per request; nil discards.
+	// Logger receives the server's warnings and errors, and one line per
+	// request unless AccessLog is set; nil discards.
 	Logger *slog.Logger
+	// AccessLog, when set, takes the line of each request instead of Logger:
+	// the same fields, written asynchronously.
+	AccessLog *AccessLog
 	// StoreTimeout bounds the store's work for one request, so that a store
 	// that does not answer gives a 503 rather than a hung client. Zero means
 	// DefaultStoreTimeout.
@@ -124,6 +128,7 @@ type server struct {
 	creds     credentialCache
 	observer  Observer
 
+	access       *AccessLog
 	journal      Journal
 	faults       Faults
 	maxInFlight  int
@@ -168,6 +173,7 @@ func newServer(store Store, cfg Config) *server {
 		maxBody:      cfg.MaxBodyBytes,
 		timeout:      cfg.StoreTimeout,
 		observer:     cfg.Observer,
+		access:       cfg.AccessLog,
 		journal:      cfg.Journal,
 		faults:       cfg.Faults,
 		maxInFlight:  cfg.MaxInFlight,

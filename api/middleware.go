@@ -83,7 +83,13 @@ func (s *server) observe(next http.Handler) http.Handler {
 					writeErrorBody(rec, http.StatusInternalServerError, codeInternal, "Internal server error", "")
 				}
 			}
-			s.observer.RequestDone(route(r), methodLabel(r.Method), rec.status, time.Since(start))
+			took := time.Since(start)
+			s.observer.RequestDone(route(r), methodLabel(r.Method), rec.status, took)
+			if s.access != nil {
+				s.access.log(accessEntry{time: start, method: r.Method, path: r.URL.EscapedPath(), status: rec.status,
+					durationMS: float64(took.Microseconds()) / 1000, requestID: ri.id, accountSID: ri.accountSID, bytes: rec.bytes})
+				return
+			}
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.EscapedPath()),

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,21 @@ type Metrics struct {
 	inFlight      prometheus.Gauge
 	storeDuration *prometheus.HistogramVec
 	storeErrors   *prometheus.CounterVec
+	logDropped    prometheus.Counter
+
+	// children are the request series already resolved, by route, method
+	// and status: a label lookup costs more than the count itself.
+	children sync.Map // requestKey → requestSeries
+}
+
+type requestKey struct {
+	route, method string
+	status        int
+}
+
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 // New makes the registry, with Go's and the process's own collectors.
@@ -50,12 +66,15 @@ func New(version, commit, goVersion string) *Metrics {
 			Name: "flexapi_store_errors_total", Help: "Store operations that failed (not counting absent resources), by operation and kind.",
 		}, []string{"operation", "kind"}),
 	}
+	m.logDropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "flexapi_log_lines_dropped_total", Help: "Request log lines dropped because the log's reader did not keep up.",
+	})
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "flexapi_build_info", Help: "Always 1; the labels say which flexapi this is.",
 		ConstLabels: prometheus.Labels{"version": version, "commit": commit, "goversion": goVersion},
 	})
 	build.Set(1)
-	m.registry.MustRegister(m.requests, m.duration, m.inFlight, m.storeDuration, m.storeErrors, build,
+	m.registry.MustRegister(m.requests, m.duration, m.inFlight, m.storeDuration, m.storeErrors, m.logDropped, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -68,12 +87,25 @@ func (m *Metrics) Handler() http.Handler {
 // RequestStarted counts a request in flight.
 func (m *Metrics) RequestStarted() { m.inFlight.Inc() }
 
-// RequestDone records an answered request.
+// RequestDone records an answered request. Its labels take few values (the
+// api package bounds them), so their series are kept once resolved.
 func (m *Metrics) RequestDone(route, method string, status int, d time.Duration) {
 	m.inFlight.Dec()
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+	key := requestKey{route, method, status}
+	v, ok := m.children.Load(key)
+	if !ok {
+		v, _ = m.children.LoadOrStore(key, requestSeries{
+			count:    m.requests.WithLabelValues(route, method, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(route, method),
+		})
+	}
+	series := v.(requestSeries)
+	series.count.Inc()
+	series.duration.Observe(d.Seconds())
 }
+
+// LogLineDropped counts a request log line that was dropped.
+func (m *Metrics) LogLineDropped() { m.logDropped.Inc() }
 
 // Store wraps s so that every operation is timed and every failure counted.
 func (m *Metrics) Store(s api.Store) api.Store { return &store{inner: s, m: m} }

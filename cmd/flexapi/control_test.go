@@ -134,3 +134,27 @@ func TestEnvironmentInstance(t *testing.T) {
 		t.Errorf("configuration: %v", cfg["flex_instance_sid"])
 	}
 }
+
+// The request lines, written asynchronously, are all there once serve has
+// stopped gracefully, each with its request id.
+func TestRequestLinesSurviveShutdown(t *testing.T) {
+	srv := startServe(t, nil, "--db", ":memory:", "--log-format", "json")
+	var ids []string
+	for range 5 {
+		res, err := http.Get(srv.url + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		ids = append(ids, res.Header.Get("Twilio-Request-Id"))
+	}
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if !strings.Contains(srv.stderr.String(), `"msg":"request","method":"GET","path":"/healthz","status":200,`) ||
+			!strings.Contains(srv.stderr.String(), `"request_id":"`+id+`"`) {
+			t.Errorf("no line for request %s in:\n%s", id, srv.stderr.String())
+		}
+	}
+}

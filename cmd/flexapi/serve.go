@@ -129,6 +129,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	m := metrics.New(buildInfo())
 	instrumented := m.Store(store)
 	o.api.Logger, o.api.Observer, o.api.Metrics = logger, m, m.Handler()
+	o.api.AccessLog = api.NewAccessLog(e.stderr, o.logFormat, m.LogLineDropped)
+	defer o.api.AccessLog.Close() // after the server has stopped: every line of it is written
 	if o.adminToken != "" {
 		plane := o.controlPlane(store, ensureState, logger)
 		if o.adminAddr == "" {
