@@ -6,7 +6,7 @@ package main
 const wrkScript = `
 local users = tonumber(os.getenv("BENCH_USERS"))
 local instance = os.getenv("BENCH_INSTANCE")
-local mode = os.getenv("BENCH_MODE")           -- fetch, miss, update, mixed
+local mode = os.getenv("BENCH_MODE")           -- fetch, miss, healthz, update, mixed
 wrk.headers["Authorization"] = "Basic " .. os.getenv("BENCH_AUTH")
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 local counter = 0
@@ -17,6 +17,8 @@ request = function()
   local path = "/v2/Instances/" .. instance .. "/Users/" .. string.format("FU%032x", i)
   if mode == "miss" then
     path = "/v2/Instances/" .. instance .. "/Users/FU" .. string.format("%032x", users + i)
+  elseif mode == "healthz" then
+    path = "/healthz"
   end
   if mode == "update" or (mode == "mixed" and math.random(1, 10) == 1) then
     return wrk.format("POST", path, nil, "Email=u" .. i .. "-" .. counter .. "@example.com")

@@ -51,8 +51,8 @@ type config struct {
 }
 
 func main() {
-	if len(os.Args) == 5 && os.Args[1] == "baseline" {
-		serveBaseline(os.Args[2], os.Args[3], os.Args[4])
+	if (len(os.Args) == 5 || len(os.Args) == 6) && os.Args[1] == "baseline" {
+		serveBaseline(os.Args[2], os.Args[3], os.Args[4], len(os.Args) == 6 && os.Args[5] == "contract")
 		return
 	}
 	if len(os.Args) > 1 && os.Args[1] == "soak" {
@@ -94,11 +94,15 @@ func run() error {
 
 	var rows []result
 	var starts []startRow
-	base, err := measureBaseline(c)
+	base, err := measureBaseline(c, false)
 	if err != nil {
 		return err
 	}
-	rows = append(rows, base)
+	contract, err := measureBaseline(c, true)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, base, contract)
 	for _, n := range c.sizes {
 		r, s, err := measureEmbedded(c, n, n == mainSize(c.sizes))
 		if err != nil {
@@ -120,12 +124,16 @@ func run() error {
 		}
 		rows = append(rows, r)
 	}
-	again, err := measureBaseline(c)
+	again, err := measureBaseline(c, false)
 	if err != nil {
 		return err
 	}
-	rows = append(rows, again)
-	printReport(c, rows, starts, (base.rps+again.rps)/2)
+	contractAgain, err := measureBaseline(c, true)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, again, contractAgain)
+	printReport(c, rows, starts, (base.rps+again.rps)/2, (contract.rps+contractAgain.rps)/2)
 	return nil
 }
 
@@ -255,7 +263,9 @@ func (p *process) rssMiB() float64 {
 	return 0
 }
 
-func measureBaseline(c config) (result, error) {
+// measureBaseline measures the bare baseline, or with contract the baseline
+// that also does the wire contract's per-response work.
+func measureBaseline(c config, contract bool) (result, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return result{}, err
@@ -267,7 +277,11 @@ func measureBaseline(c config) (result, error) {
 		return result{}, err
 	}
 	size := len(sampleRepresentation())
-	cmd := exec.Command(self, "baseline", addr, base64.StdEncoding.EncodeToString([]byte(account+":"+token)), strconv.Itoa(size))
+	args := []string{"baseline", addr, base64.StdEncoding.EncodeToString([]byte(account + ":" + token)), strconv.Itoa(size)}
+	if contract {
+		args = append(args, "contract")
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return result{}, err
@@ -279,17 +293,20 @@ func measureBaseline(c config) (result, error) {
 	}
 	r, err := wrkRun(c, p.url(), "fetch", 1000)
 	r.store, r.scenario = "baseline", "net/http constant"
+	if contract {
+		r.store, r.scenario = "contract", "headers and log line"
+	}
 	return r, err
 }
 
-func serveBaseline(addr, auth, size string) {
+func serveBaseline(addr, auth, size string, contract bool) {
 	n, _ := strconv.Atoi(size)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "baseline:", err)
 		os.Exit(1)
 	}
-	fmt.Fprintln(os.Stderr, runBaseline(ln, auth, n))
+	fmt.Fprintln(os.Stderr, runBaseline(ln, auth, n, contract))
 }
 
 // sampleRepresentation is a generated user's body, for the baseline's size.
@@ -398,7 +415,7 @@ func measureEmbedded(c config, n int, everyScenario bool) ([]result, startRow, e
 	}
 	scenarios := []string{"fetch"}
 	if everyScenario {
-		scenarios = []string{"fetch", "miss", "update", "mixed"}
+		scenarios = []string{"fetch", "miss", "healthz", "update", "mixed"}
 	}
 	var rows []result
 	for _, s := range scenarios {
@@ -499,7 +516,7 @@ func measurePostgres(c config, n int) ([]result, error) {
 	return append(rows, raw), err
 }
 
-func printReport(c config, rows []result, starts []startRow, baseline float64) {
+func printReport(c config, rows []result, starts []startRow, baseline, contract float64) {
 	raw := map[string]float64{}
 	for _, r := range rows {
 		if r.scenario == "raw store update" {
@@ -513,10 +530,12 @@ func printReport(c config, rows []result, starts []startRow, baseline float64) {
 		ratio := "-"
 		switch {
 		case r.store == "baseline":
+		case r.store == "contract":
+			ratio = fmt.Sprintf("%.2f× baseline", r.rps/baseline)
 		case r.scenario == "update" && raw[r.store] > 0:
 			ratio = fmt.Sprintf("%.2f× raw store", r.rps/raw[r.store])
 		case r.scenario != "raw store update" && r.scenario != "update":
-			ratio = fmt.Sprintf("%.2f× baseline", r.rps/baseline)
+			ratio = fmt.Sprintf("%.2f× baseline, %.2f× contract", r.rps/baseline, r.rps/contract)
 		}
 		p50, p99 := "-", "-"
 		if r.p50 > 0 {
