@@ -150,7 +150,7 @@ func NewHandler(store Store, cfg Config) http.Handler {
 	if cfg.Admin != nil {
 		mux.Handle("/_flexapi/", cfg.Admin)
 	}
-	mux.HandleFunc("/", notFound)
+	mux.HandleFunc("/", NotFound)
 	return s.observe(s.limitInFlight(canonicalPathsOnly(mux)))
 }
 
@@ -160,7 +160,7 @@ func OperationsHandler(store Store, cfg Config) http.Handler {
 	s := newServer(store, cfg)
 	mux := http.NewServeMux()
 	s.routeOperations(mux, cfg.Metrics)
-	mux.HandleFunc("/", notFound)
+	mux.HandleFunc("/", NotFound)
 	return s.observe(canonicalPathsOnly(mux))
 }
 

@@ -43,7 +43,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	switch flexapi.ErrorCode(err) {
 	case flexapi.ENOTFOUND:
-		notFound(w, r)
+		NotFound(w, r)
 	case flexapi.EINVALID:
 		writeErrorBody(w, http.StatusBadRequest, codeInvalid, flexapi.ErrorMessage(err), "")
 	case flexapi.EPRECONDITION:
@@ -65,9 +65,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// notFound is the 404 of every absent, malformed or foreign resource alike, so
-// that nobody can tell another account's resources from absent ones.
-func notFound(w http.ResponseWriter, r *http.Request) {
+// NotFound is the 404 of every absent, malformed or foreign resource alike,
+// so that nobody can tell another account's resources from absent ones.
+func NotFound(w http.ResponseWriter, r *http.Request) {
 	writeErrorBody(w, http.StatusNotFound, codeNotFound,
 		"The requested resource "+r.URL.EscapedPath()+" was not found", "")
 }
@@ -81,7 +81,7 @@ func methodNotAllowed(allow string) http.Handler {
 }
 
 func writeErrorBody(w http.ResponseWriter, status, code int, message, detail string) {
-	writeJSON(w, status, errorBody{
+	WriteJSON(w, status, errorBody{
 		Code:     code,
 		Detail:   detail,
 		Message:  message,
@@ -90,7 +90,8 @@ func writeErrorBody(w http.ResponseWriter, status, code int, message, detail str
 	})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers v as JSON, with its length, for flexapi's own handlers too.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		// Only our own types reach here, so this is a programming error.

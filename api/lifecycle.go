@@ -15,9 +15,9 @@ import (
 func userObject(u flexapi.User) map[string]any {
 	return map[string]any{
 		"account_sid":      u.AccountSID,
-		"created_date":     dateValue(u.CreatedDate),
+		"created_date":     Date(u.CreatedDate),
 		"deactivated":      u.Deactivated(),
-		"deactivated_date": dateValue(u.DeactivatedDate),
+		"deactivated_date": Date(u.DeactivatedDate),
 		"email":            u.Email,
 		"flex_team_sid":    u.FlexTeamSID,
 		"flex_user_sid":    u.FlexUserSID,
@@ -25,7 +25,7 @@ func userObject(u flexapi.User) map[string]any {
 		"instance_sid":     u.InstanceSID,
 		"locale":           u.Locale,
 		"roles":            u.Roles,
-		"updated_date":     dateValue(u.UpdatedDate),
+		"updated_date":     Date(u.UpdatedDate),
 		"username":         u.Username,
 		"version":          u.Version,
 		"worker_sid":       u.WorkerSID,
@@ -43,9 +43,9 @@ func provisionedObject(u flexapi.User) map[string]any {
 	return o
 }
 
-// dateValue is a date as the wire shows it: RFC 3339 in UTC to the second,
-// or null when unset.
-func dateValue(t time.Time) any {
+// Date is a date as the wire and the files show it: RFC 3339 in UTC to the
+// second, or null (nil) when unset.
+func Date(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
@@ -59,7 +59,7 @@ func (s *server) fetchUserV4(w http.ResponseWriter, r *http.Request, key flexapi
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, userObject(u))
+	WriteJSON(w, http.StatusOK, userObject(u))
 }
 
 // lookupUsers is GET /v4/Instances/{InstanceSid}/Users?Username=U: the one
@@ -88,7 +88,7 @@ func (s *server) lookupUsers(w http.ResponseWriter, r *http.Request, accountSID,
 	for i, u := range users {
 		list[i] = userObject(u)
 	}
-	writeJSON(w, http.StatusOK, struct {
+	WriteJSON(w, http.StatusOK, struct {
 		AccountSID  string    `json:"account_sid"`
 		InstanceSID string    `json:"instance_sid"`
 		Users       []any     `json:"users"`
@@ -122,7 +122,7 @@ func (s *server) provisionUser(w http.ResponseWriter, r *http.Request, accountSI
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, provisionedObject(u))
+	WriteJSON(w, status, provisionedObject(u))
 }
 
 func (s *server) readProvision(w http.ResponseWriter, r *http.Request) (flexapi.Provision, error) {
@@ -216,7 +216,7 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request, key flexapi
 	if roles == nil {
 		roles = []string{}
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{
+	WriteJSON(w, http.StatusCreated, map[string]any{
 		"access_token": flexapi.NewSecret() + flexapi.NewSecret(),
 		"token_info": map[string]any{
 			"account_sid":       u.AccountSID,
@@ -249,8 +249,8 @@ type teamObject struct {
 
 func newTeamObject(t flexapi.Team) teamObject {
 	return teamObject{TeamSID: t.SID, AccountSID: t.AccountSID, InstanceSID: t.InstanceSID, FriendlyName: t.FriendlyName,
-		MemberCount: t.MemberCount, Description: t.Description, DateCreated: dateValue(t.CreatedDate),
-		DateUpdated: dateValue(t.UpdatedDate), Version: t.Version}
+		MemberCount: t.MemberCount, Description: t.Description, DateCreated: Date(t.CreatedDate),
+		DateUpdated: Date(t.UpdatedDate), Version: t.Version}
 }
 
 // listTeams is GET /v1/Instances/{InstanceSid}/Teams: every team, on one page.
@@ -265,7 +265,7 @@ func (s *server) listTeams(w http.ResponseWriter, r *http.Request, accountSID, i
 		list[i] = newTeamObject(t)
 	}
 	page := s.baseURL(r) + r.URL.Path + "?PageSize=" + strconv.Itoa(maxPageSize) + "&Page=0"
-	writeJSON(w, http.StatusOK, struct {
+	WriteJSON(w, http.StatusOK, struct {
 		Teams []teamObject `json:"teams"`
 		Meta  listMeta     `json:"meta"`
 	}{list, listMeta{PageSize: maxPageSize, FirstPageURL: page, URL: page, Key: "teams"}})
@@ -275,7 +275,7 @@ func (s *server) listTeams(w http.ResponseWriter, r *http.Request, accountSID, i
 func (s *server) fetchTeam(w http.ResponseWriter, r *http.Request, accountSID, instance string) {
 	sid, ok := flexapi.ParseSID(flexapi.FlexTeamPrefix, r.PathValue("TeamSid"))
 	if !ok {
-		notFound(w, r)
+		NotFound(w, r)
 		return
 	}
 	t, err := s.store.Team(r.Context(), accountSID, instance, sid)
@@ -283,7 +283,7 @@ func (s *server) fetchTeam(w http.ResponseWriter, r *http.Request, accountSID, i
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newTeamObject(t))
+	WriteJSON(w, http.StatusOK, newTeamObject(t))
 }
 
 // configurationFields are the keys of Twilio's Flex configuration, in the
@@ -309,7 +309,7 @@ func (s *server) fetchConfiguration(w http.ResponseWriter, r *http.Request, acco
 		return
 	}
 	known := map[string]any{
-		"account_sid": accountSID, "date_created": dateValue(in.CreatedDate), "date_updated": dateValue(in.CreatedDate),
+		"account_sid": accountSID, "date_created": Date(in.CreatedDate), "date_updated": Date(in.CreatedDate),
 		"status": "ok", "taskrouter_workspace_sid": in.WorkspaceSID, "flex_instance_sid": in.SID,
 		"url": s.baseURL(r) + "/v1/Configuration",
 	}

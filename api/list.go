@@ -104,7 +104,7 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request, accountSID, i
 			list.Meta.PreviousPageURL = &prev
 		}
 	}
-	writeJSON(w, http.StatusOK, list)
+	WriteJSON(w, http.StatusOK, list)
 }
 
 // readPaging reads PageSize, Page and PageToken into q.

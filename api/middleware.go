@@ -171,7 +171,7 @@ func canonicalPathsOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		if r.URL.RawPath != "" || !strings.HasPrefix(p, "/") || path.Clean(p) != p {
-			notFound(w, r)
+			NotFound(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)

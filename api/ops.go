@@ -24,7 +24,7 @@ func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 // healthz says the process is alive; it checks nothing else on purpose, so
 // that an orchestrator does not restart a server whose store is down.
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // readyz says whether the store answers, so that a load balancer can route
@@ -36,5 +36,5 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeErrorBody(w, http.StatusServiceUnavailable, codeUnavailable, "Service unavailable", "")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

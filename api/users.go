@@ -128,7 +128,7 @@ func forUser(h func(http.ResponseWriter, *http.Request, flexapi.UserKey)) func(h
 		instance, ok1 := flexapi.ParseSID(flexapi.InstancePrefix, r.PathValue("InstanceSid"))
 		user, ok2 := flexapi.ParseSID(flexapi.FlexUserPrefix, r.PathValue("FlexUserSid"))
 		if !ok1 || !ok2 {
-			notFound(w, r)
+			NotFound(w, r)
 			return
 		}
 		h(w, r, flexapi.UserKey{AccountSID: accountSID, InstanceSID: instance, FlexUserSID: user})
@@ -141,7 +141,7 @@ func forInstance(h func(w http.ResponseWriter, r *http.Request, accountSID, inst
 	return func(w http.ResponseWriter, r *http.Request, accountSID string) {
 		instance, ok := flexapi.ParseSID(flexapi.InstancePrefix, r.PathValue("InstanceSid"))
 		if !ok {
-			notFound(w, r)
+			NotFound(w, r)
 			return
 		}
 		h(w, r, accountSID, instance)

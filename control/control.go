@@ -65,7 +65,7 @@ func Handler(cfg Config) http.Handler {
 	})
 	mux.HandleFunc("POST /_flexapi/faults", p.addFault)
 	mux.HandleFunc("GET /_flexapi/faults", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"faults": p.Faults.Rules()})
+		api.WriteJSON(w, http.StatusOK, map[string]any{"faults": p.Faults.Rules()})
 	})
 	mux.HandleFunc("DELETE /_flexapi/faults", func(w http.ResponseWriter, r *http.Request) {
 		p.Faults.Clear()
@@ -73,13 +73,13 @@ func Handler(cfg Config) http.Handler {
 	})
 	mux.HandleFunc("DELETE /_flexapi/faults/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if !p.Faults.Delete(r.PathValue("id")) {
-			notFound(w, r)
+			api.NotFound(w, r)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("DELETE /_flexapi/instances/{InstanceSid}/users/{FlexUserSid}", p.deleteUser)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w, r) })
+	mux.HandleFunc("/", api.NotFound)
 	return p.authorized(mux)
 }
 
@@ -98,20 +98,6 @@ func (p *plane) authorized(next http.Handler) http.Handler {
 	})
 }
 
-func notFound(w http.ResponseWriter, r *http.Request) {
-	api.WriteError(w, http.StatusNotFound, 20404, "The requested resource "+r.URL.EscapedPath()+" was not found")
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // our own types only
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(b)
-}
-
 // fail answers err: a bad request's 400 naming what is wrong, an absent
 // resource's 404, and for anything else (the store) a 503 or 500.
 func (p *plane) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -119,7 +105,7 @@ func (p *plane) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case flexapi.EINVALID:
 		api.WriteError(w, http.StatusBadRequest, 20001, flexapi.ErrorMessage(err))
 	case flexapi.ENOTFOUND:
-		notFound(w, r)
+		api.NotFound(w, r)
 	case flexapi.EUNAVAILABLE:
 		p.Logger.Warn("control plane: store unavailable", "error", err)
 		api.WriteError(w, http.StatusServiceUnavailable, 20503, "Service unavailable")
@@ -176,7 +162,7 @@ func (p *plane) seed(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, answer)
+	api.WriteJSON(w, http.StatusOK, answer)
 }
 
 func (p *plane) answer(r *http.Request, seed flexapi.Seed, res flexapi.SeedResult) (seedAnswer, error) {
@@ -253,7 +239,7 @@ func (p *plane) requests(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"requests": p.Journal.Entries(f)})
+	api.WriteJSON(w, http.StatusOK, map[string]any{"requests": p.Journal.Entries(f)})
 }
 
 // addFault is POST /_flexapi/faults.
@@ -276,7 +262,7 @@ func (p *plane) addFault(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, p.Faults.Add(rule))
+	api.WriteJSON(w, http.StatusCreated, p.Faults.Add(rule))
 }
 
 // deleteUser is DELETE /_flexapi/instances/{GO}/users/{FU}: a hard delete,
@@ -285,7 +271,7 @@ func (p *plane) deleteUser(w http.ResponseWriter, r *http.Request) {
 	instance, ok1 := flexapi.ParseSID(flexapi.InstancePrefix, r.PathValue("InstanceSid"))
 	user, ok2 := flexapi.ParseSID(flexapi.FlexUserPrefix, r.PathValue("FlexUserSid"))
 	if !ok1 || !ok2 {
-		notFound(w, r)
+		api.NotFound(w, r)
 		return
 	}
 	in, err := p.Store.Instance(r.Context(), instance)
