@@ -232,13 +232,23 @@ func (s *server) routeAPI(mux *http.ServeMux) {
 	})
 	route(v1Users, map[string]http.Handler{"GET": s.authed(forInstance(s.listUsers))})
 	route(v4Users, map[string]http.Handler{"GET": s.authed(forInstance(s.lookupUsers))})
-	// Provision and Deprovision share the shape of a user's path, whose
-	// other methods they answer 405 like it.
-	route(v4User, map[string]http.Handler{"GET": s.authed(forUser(s.fetchUserV4))})
+	// Provision and Deprovision share the shape of a user's path (a pattern
+	// of their own for every method would conflict with GET on a user), so
+	// the user path's 405 names their methods for them.
+	mux.Handle("GET "+v4User, s.authed(forUser(s.fetchUserV4)))
+	mux.HandleFunc("OPTIONS "+v4User, s.preflight)
+	postOnly, getOnly := methodNotAllowed("POST, OPTIONS"), methodNotAllowed("GET, OPTIONS")
+	mux.HandleFunc(v4User, func(w http.ResponseWriter, r *http.Request) {
+		if sid := r.PathValue("FlexUserSid"); sid == "Provision" || sid == "Deprovision" {
+			postOnly.ServeHTTP(w, r)
+			return
+		}
+		getOnly.ServeHTTP(w, r)
+	})
 	mux.Handle("POST "+v4Provision, s.authed(forInstance(s.provisionUser)))
-	mux.Handle("GET "+v4Provision, methodNotAllowed("POST, OPTIONS"))
+	mux.Handle("GET "+v4Provision, postOnly)
 	mux.Handle("POST "+v4Deprovision, s.authed(forInstance(s.deprovisionUser)))
-	mux.Handle("GET "+v4Deprovision, methodNotAllowed("POST, OPTIONS"))
+	mux.Handle("GET "+v4Deprovision, postOnly)
 	route(v4Tokens, map[string]http.Handler{"POST": s.authed(forUser(s.createToken))})
 	route(v1Teams, map[string]http.Handler{"GET": s.authed(forInstance(s.listTeams))})
 	route(v1Team, map[string]http.Handler{"GET": s.authed(forInstance(s.fetchTeam))})

@@ -147,6 +147,20 @@ func TestProvisionValidation(t *testing.T) {
 	}
 	res := h.do(request{method: "POST", path: v4, auth: credA, form: url.Values{"username": {"u"}}})
 	checkTwilioError(t, res, 400, 20001, "")
+	// Other methods on Provision and on a user are 405s naming what the path takes.
+	for path, allow := range map[string]string{v4: "POST, OPTIONS", "/v4/Instances/" + instanceA + "/Users/Deprovision": "POST, OPTIONS",
+		"/v4/Instances/" + instanceA + "/Users/" + userA: "GET, OPTIONS"} {
+		for _, m := range []string{"GET", "DELETE", "PUT"} {
+			if m == "GET" && allow == "GET, OPTIONS" {
+				continue
+			}
+			res := h.do(request{method: m, path: path, auth: credA})
+			checkTwilioError(t, res, 405, 20004, "")
+			if res.header.Get("Allow") != allow {
+				t.Errorf("%s %s: Allow %q; want %q", m, path, res.header.Get("Allow"), allow)
+			}
+		}
+	}
 	// Into another account's instance: exactly an absent instance's 404.
 	other := "/v4/Instances/" + instanceB + "/Users/Provision"
 	b, _ := json.Marshal(good)
