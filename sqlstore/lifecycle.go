@@ -13,7 +13,10 @@ import (
 // values, reactivated if it was deactivated. Provisions into one instance
 // take turns, so that concurrent ones of a new username make one user.
 func (s *Store) ProvisionUser(ctx context.Context, account, instance string, p flexapi.Provision) (u flexapi.User, created bool, err error) {
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	wrote := func() []flexapi.UserKey {
+		return []flexapi.UserKey{{AccountSID: account, InstanceSID: instance, FlexUserSID: u.FlexUserSID}}
+	}
+	err = s.inTxFor(ctx, wrote, func(tx *sql.Tx) error {
 		in, err := s.instanceOf(ctx, tx, account, instance, s.dialect.lockInstance)
 		if err != nil {
 			return err
@@ -41,7 +44,7 @@ func (s *Store) ProvisionUser(ctx context.Context, account, instance string, p f
 // deactivation date and no worker. A user deactivated already is left as it
 // is.
 func (s *Store) DeprovisionUser(ctx context.Context, key flexapi.UserKey) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTxFor(ctx, only(key), func(tx *sql.Tx) error {
 		u, err := s.lockedUser(ctx, tx, key)
 		if err != nil {
 			return err

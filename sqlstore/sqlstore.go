@@ -37,13 +37,17 @@ var migrations embed.FS
 // processes on one database (the admin commands next to a running server, or
 // replicas over one PostgreSQL).
 type Store struct {
-	write   *sql.DB // SQLite: one connection, so writers queue instead of failing busy
-	read    *sql.DB
-	file    *storeFile // SQLite on disk: the file the store must still be
-	now     func() time.Time
-	dialect dialect
-	hot     hotStatements
-	reads   userReads
+	write    *sql.DB // SQLite: one connection, so writers queue instead of failing busy
+	read     *sql.DB
+	file     *storeFile // SQLite on disk: the file the store must still be
+	now      func() time.Time
+	dialect  dialect
+	hot      hotStatements
+	reads    userReads
+	cache    *userCache // nil: every read asks the database
+	wal      *walIndex  // the WAL-index the cache checks
+	pin      *sql.Conn  // holds the -shm file open while it is mapped
+	cacheOff string     // why there is no cache, when it was asked for
 }
 
 // hotStatements are the reads of every request, prepared once: parsing the
@@ -126,12 +130,26 @@ const (
 // Open opens the store named by dsn, creating it if need be, and brings its
 // schema up to date. dsn is a file path, "sqlite:PATH", ":memory:" for a
 // store that lives as long as the process, or a postgres:// URL.
-func Open(ctx context.Context, dsn string) (*Store, error) {
-	return OpenWith(ctx, dsn, Create)
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	return OpenWith(ctx, dsn, Create, opts...)
 }
 
+// Option is a setting of a store beyond its access.
+type Option func(*options)
+
+type options struct{ cacheUsers int }
+
+// CacheUsers bounds how many users a store on a SQLite file keeps in memory
+// (DefaultCacheUsers unless set; 0 turns the cache off). PostgreSQL stores
+// keep none: only the database knows what other replicas wrote.
+func CacheUsers(n int) Option { return func(o *options) { o.cacheUsers = max(0, n) } }
+
 // OpenWith opens the store named by dsn as access allows.
-func OpenWith(ctx context.Context, dsn string, access Access) (*Store, error) {
+func OpenWith(ctx context.Context, dsn string, access Access, opts ...Option) (*Store, error) {
+	o := options{cacheUsers: DefaultCacheUsers}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if IsPostgres(dsn) {
 		return openPostgres(ctx, dsn, access)
 	}
@@ -196,12 +214,54 @@ func OpenWith(ctx context.Context, dsn string, access Access) (*Store, error) {
 	if err == nil {
 		err = s.prepareHot(ctx)
 	}
+	switch {
+	case err != nil || o.cacheUsers == 0:
+	case s.read == s.write: // :memory: or read-only: the one connection cannot be pinned
+		s.cacheOff = "the store has a single connection"
+	default:
+		err = s.startCache(ctx, file, o.cacheUsers)
+	}
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open %s: %w", file, err)
 	}
 	return s, nil
 }
+
+// startCache keeps users in memory, checked against the WAL-index, when the
+// file is in WAL mode with a WAL-index of the known layout; otherwise every
+// read asks the database, as it must.
+func (s *Store) startCache(ctx context.Context, file string, size int) error {
+	pin, err := s.read.Conn(ctx)
+	if err != nil {
+		return wrap(err)
+	}
+	var mode string
+	if err := pin.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		pin.Close()
+		return wrap(err)
+	}
+	wal, err := openWALIndex(file)
+	if mode != "wal" || err != nil {
+		s.cacheOff = fmt.Sprintf("journal mode %s, WAL-index: %v", mode, err)
+		pin.Close()
+		return nil
+	}
+	s.pin, s.wal, s.cache = pin, wal, newUserCache(wal, size)
+	return nil
+}
+
+// CacheSize is the most users the store keeps in memory: 0 when every read
+// asks the database, and then CacheOff says why.
+func (s *Store) CacheSize() int {
+	if s.cache == nil {
+		return 0
+	}
+	return s.cache.perShard * cacheShards
+}
+
+// CacheOff says why a store asked to cache users does not.
+func (s *Store) CacheOff() string { return s.cacheOff }
 
 // storeFile is the SQLite file a store was opened on. If it is deleted or
 // replaced while the store is open, writes would go to a file that no longer
@@ -296,6 +356,14 @@ func fileURI(file string, writer bool) string {
 
 // Close releases the database.
 func (s *Store) Close() error {
+	if s.pin != nil {
+		s.pin.Close()
+	}
+	defer func() {
+		if s.wal != nil {
+			s.wal.release() // after every connection: see walIndex
+		}
+	}()
 	for _, st := range append([]*sql.Stmt{s.hot.account, s.hot.key}, slices.Collect(maps.Values(s.hot.users))...) {
 		if st != nil {
 			st.Close()
@@ -419,15 +487,43 @@ func (s *Store) backfillLifecycle(ctx context.Context, tx *sql.Tx) error {
 }
 
 // inTx runs fn in a write transaction and commits when it returns nil and
-// the store's file is still where it was.
+// the store's file is still where it was. The cache forgets everything it
+// holds if fn committed anything.
 func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.inTxFor(ctx, nil, fn)
+}
+
+// inTxFor is inTx for a write of the users that wrote names once fn has run
+// (they may depend on what fn found), so that the cache forgets only them.
+func (s *Store) inTxFor(ctx context.Context, wrote func() []flexapi.UserKey, fn func(*sql.Tx) error) error {
 	if err := s.file.check(); err != nil {
 		return err
+	}
+	if s.cache != nil {
+		done := s.cache.writeBegun()
+		var before walHeader
+		defer func() {
+			var keys []flexapi.UserKey
+			if wrote != nil {
+				keys = wrote()
+			}
+			done(before, s.wal.header(), keys)
+		}()
+		tx, err := s.write.BeginTx(ctx, nil)
+		if err != nil {
+			return wrap(err)
+		}
+		before = s.wal.header() // the write lock is held: nobody else commits now
+		return s.runTx(tx, fn)
 	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(err)
 	}
+	return s.runTx(tx, fn)
+}
+
+func (s *Store) runTx(tx *sql.Tx, fn func(*sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return wrap(err)

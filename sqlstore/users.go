@@ -172,8 +172,29 @@ type querier interface {
 
 // User returns the user named by key, or ENOTFOUND when it does not exist for
 // key's account.
+//
+// Users come from memory when the store has a cache and nothing was
+// committed since they were read; the user returned then shares its strings
+// and roles with the cache, and must not be changed in place.
 func (s *Store) User(ctx context.Context, key flexapi.UserKey) (flexapi.User, error) {
-	return s.reads.read(ctx, key)
+	if s.cache == nil {
+		return s.reads.read(ctx, key)
+	}
+	e, hit, st := s.cache.get(key)
+	if hit {
+		if !e.found {
+			return flexapi.User{}, flexapi.Errorf(flexapi.ENOTFOUND, "not found")
+		}
+		return e.user, nil
+	}
+	u, err := s.reads.read(ctx, key)
+	switch code := flexapi.ErrorCode(err); {
+	case err == nil:
+		s.cache.put(st, key, cachedUser{found: true, user: u})
+	case code == flexapi.ENOTFOUND:
+		s.cache.put(st, key, cachedUser{})
+	}
+	return u, err
 }
 
 // lockedUser reads one user inside a write transaction and holds its row
@@ -190,7 +211,7 @@ func (s *Store) lockedUser(ctx context.Context, tx *sql.Tx, key flexapi.UserKey)
 // changes nothing leaves the user as it was.
 func (s *Store) UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi.UserUpdate) (flexapi.User, error) {
 	var u flexapi.User
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTxFor(ctx, only(key), func(tx *sql.Tx) error {
 		var err error
 		if u, err = s.lockedUser(ctx, tx, key); err != nil {
 			return err
@@ -213,7 +234,7 @@ func (s *Store) UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi
 
 // DeleteUser removes a user, if ifMatch allows its version.
 func (s *Store) DeleteUser(ctx context.Context, key flexapi.UserKey, ifMatch flexapi.IfMatch) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTxFor(ctx, only(key), func(tx *sql.Tx) error {
 		u, err := s.lockedUser(ctx, tx, key)
 		if err != nil {
 			return err

@@ -45,7 +45,7 @@ func (a adminFlags) open(ctx context.Context, e *env, args []string) (*sqlstore.
 	if err := parse(a.fs, e, args, storeFromEnv); err != nil {
 		return nil, err
 	}
-	return sqlstore.OpenWith(ctx, *a.db, a.access)
+	return sqlstore.OpenWith(ctx, *a.db, a.access, sqlstore.CacheUsers(0)) // one command reads too little to cache
 }
 
 // sidFlag parses a SID flag value; required says whether it may be empty.

@@ -38,7 +38,7 @@ const (
 type serveOptions struct {
 	addr, db, seed, logFormat      string
 	adminToken, adminAddr          string
-	journalSize                    int
+	journalSize, cacheUsers        int
 	tlsCert, tlsKey                string
 	opsAddr, pprofAddr             string
 	demo                           bool
@@ -55,6 +55,7 @@ func parseServe(e *env, args []string) (serveOptions, error) {
 	fs.StringVar(&o.api.PublicURL, "public-url", "", "base URL of resource urls, e.g. https://flex-api.twilio.com (default: the request's scheme and host)")
 	fs.BoolVar(&o.demo, "demo", false, "add the reference page's example account, instance and user if absent")
 	fs.Bool("strict", false, "no effect any more: flexapi serves only Twilio's routes (kept so that scripts that pass it still start)")
+	fs.IntVar(&o.cacheUsers, "cache-size", sqlstore.DefaultCacheUsers, "users an embedded store keeps in memory, checked against every commit to the file by any process (0: off; PostgreSQL keeps none)")
 	fs.StringVar(&o.seed, "seed", "", "a YAML or JSON file of accounts, keys, instances and users to ensure at start-up")
 	fs.StringVar(&corsOrigins, "cors-origins", "*", "comma-separated origins that browsers may call from, or *")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -112,11 +113,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := sqlstore.Open(ctx, o.db)
+	store, err := sqlstore.Open(ctx, o.db, sqlstore.CacheUsers(o.cacheUsers))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if o.cacheUsers > 0 && store.CacheSize() == 0 && !sqlstore.IsPostgres(o.db) {
+		logger.Warn("no user cache: every fetch reads the database", "reason", store.CacheOff())
+	}
 	demoToken, ensureState, err := startState(ctx, e, store, o, logger)
 	if err != nil {
 		return err
@@ -177,7 +181,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		scheme = "https"
 	}
 	fmt.Fprintf(e.stdout, "flexapi listening on %s://%s (store %s)\n", scheme, ln.Addr(), sqlstore.Redact(o.db))
-	logger.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.Redact(o.db))
+	logger.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.Redact(o.db), "cache_users", store.CacheSize())
 	if o.demo {
 		printDemo(e.stdout, scheme, ln.Addr(), demoToken, o.adminToken, o.caFile())
 	}

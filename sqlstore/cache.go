@@ -1,0 +1,179 @@
+package sqlstore
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/flexapi/flexapi"
+)
+
+// DefaultCacheUsers is how many users an embedded store keeps in memory
+// unless told otherwise: about 80 MiB of them (see the README).
+const DefaultCacheUsers = 100_000
+
+// userCache keeps users read from a SQLite file in memory without giving up
+// "the next read sees the write": every answer it gives was read from the
+// database at a moment when the WAL-index header was what it is now, so no
+// commit, by this process or any other, came between.
+//
+// The cache holds the header it is valid for. A reader that finds another
+// header forgets every entry at once, by moving to a new epoch (entries of
+// older epochs are dead weight until evicted), and reads from the database.
+// This process's own writes of known users spare the rest: a writer that
+// finds that its commit was the only one since the header the cache holds
+// moves the cache to the new header and drops just the users it wrote.
+type userCache struct {
+	wal       *walIndex
+	perShard  int
+	state     atomic.Pointer[cacheState]
+	mu        sync.Mutex   // serialises changes of state
+	writes    atomic.Int32 // this process's writes between BEGIN and their bookkeeping
+	seed      maphash.Seed
+	shards    [cacheShards]cacheShard
+	checkWAL  bool // false only in the test that shows what the check is for
+	evictions atomic.Uint64
+}
+
+const cacheShards = 64
+
+// cacheState is the header the cache's current epoch is valid for. Every
+// change makes a new one, so that a fill can tell by pointer whether the
+// cache moved while it read.
+type cacheState struct {
+	header walHeader
+	epoch  uint64
+}
+
+type cacheShard struct {
+	mu sync.RWMutex
+	m  map[flexapi.UserKey]cachedUser
+	_  [40]byte // a cache line of its own
+}
+
+// cachedUser is a user as read, or found true false for a user that does not
+// exist (for that account).
+type cachedUser struct {
+	epoch uint64
+	found bool
+	user  flexapi.User
+}
+
+func newUserCache(wal *walIndex, size int) *userCache {
+	c := &userCache{wal: wal, perShard: max(1, size/cacheShards), seed: maphash.MakeSeed(), checkWAL: true}
+	for i := range c.shards {
+		c.shards[i].m = make(map[flexapi.UserKey]cachedUser)
+	}
+	c.state.Store(&cacheState{header: wal.header()})
+	return c
+}
+
+func (c *userCache) shard(key flexapi.UserKey) *cacheShard {
+	return &c.shards[maphash.String(c.seed, key.FlexUserSID)%cacheShards]
+}
+
+// current returns the state valid now, or nil when the database changed in
+// a way the cache cannot follow yet (a write of this process is under way).
+func (c *userCache) current() *cacheState {
+	st := c.state.Load()
+	if !c.checkWAL {
+		return st
+	}
+	h := c.wal.header()
+	if h == st.header {
+		return st
+	}
+	if c.writes.Load() > 0 {
+		return nil // its bookkeeping will say what changed
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st = c.state.Load(); st.header != h {
+		st = &cacheState{header: h, epoch: st.epoch + 1}
+		c.state.Store(st)
+	}
+	return st
+}
+
+// get returns the cached answer for key, and the state to fill the cache
+// with if there is none (nil: do not fill).
+func (c *userCache) get(key flexapi.UserKey) (cachedUser, bool, *cacheState) {
+	st := c.current()
+	if st == nil {
+		return cachedUser{}, false, nil
+	}
+	sh := c.shard(key)
+	sh.mu.RLock()
+	e, ok := sh.m[key]
+	sh.mu.RUnlock()
+	return e, ok && e.epoch == st.epoch, st
+}
+
+// put keeps what a read begun in state st found, unless the cache moved
+// since: then the read may predate a write the cache has since accounted for.
+func (c *userCache) put(st *cacheState, key flexapi.UserKey, e cachedUser) {
+	if st == nil {
+		return
+	}
+	e.epoch = st.epoch
+	e.user.Roles = e.user.Roles[:len(e.user.Roles):len(e.user.Roles)] // an append by a reader copies
+	sh := c.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if c.state.Load() != st {
+		return
+	}
+	if _, ok := sh.m[key]; !ok && len(sh.m) >= c.perShard {
+		for k := range sh.m { // an arbitrary entry: map order is random
+			delete(sh.m, k)
+			c.evictions.Add(1)
+			break
+		}
+	}
+	sh.m[key] = e
+}
+
+// writeBegun marks a write of this process as under way, and returns the
+// function that accounts for it, to be called with the header read once the
+// write lock was held, the header after the commit, and the users written
+// (nil: unknown, which forgets everything).
+func (c *userCache) writeBegun() func(before, after walHeader, keys []flexapi.UserKey) {
+	c.writes.Add(1)
+	return func(before, after walHeader, keys []flexapi.UserKey) {
+		defer c.writes.Add(-1)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		st := c.state.Load()
+		switch {
+		case after == st.header:
+			return // nothing committed
+		case keys != nil && st.header == before && before.nextCommit(after):
+			c.state.Store(&cacheState{header: after, epoch: st.epoch})
+			for _, k := range keys {
+				sh := c.shard(k)
+				sh.mu.Lock()
+				delete(sh.m, k)
+				sh.mu.Unlock()
+			}
+		default:
+			c.state.Store(&cacheState{header: after, epoch: st.epoch + 1})
+		}
+	}
+}
+
+// len counts the entries held, live or not.
+func (c *userCache) len() int {
+	n := 0
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		n += len(sh.m)
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
+// only names one user written, for inTxFor.
+func only(key flexapi.UserKey) func() []flexapi.UserKey {
+	return func() []flexapi.UserKey { return []flexapi.UserKey{key} }
+}

@@ -1,0 +1,321 @@
+package sqlstore
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/flexapi/flexapi"
+	"github.com/flexapi/flexapi/internal/pgtest"
+)
+
+// writerEnv makes the test binary a writer process for
+// TestCacheSeesWritesOfAnotherProcess: it opens the store named by the
+// variable and runs the commands it reads, one a line.
+const writerEnv = "FLEXAPI_TEST_CACHE_WRITER"
+
+func init() {
+	if db := os.Getenv(writerEnv); db != "" {
+		if err := runWriter(db, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "writer:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+}
+
+// writer changes users of a store, and says when each change is
+// acknowledged. It is the other process, or the other replica, of the
+// coherence tests.
+type writer interface {
+	// write sets the e-mail of user i to n@example.com, and, when
+	// checkpoint, then runs a checkpoint that starts the WAL over.
+	write(i, n int, checkpoint bool) error
+}
+
+// storeWriter writes through a second store of this process.
+type storeWriter struct {
+	s    *Store
+	keys []flexapi.UserKey
+}
+
+func (w storeWriter) write(i, n int, checkpoint bool) error {
+	email := strconv.Itoa(n) + "@example.com"
+	if _, err := w.s.UpdateUser(context.Background(), w.keys[i], flexapi.UserUpdate{Email: &email}); err != nil {
+		return err
+	}
+	if checkpoint && w.s.dialect.param == "?" {
+		_, err := w.s.write.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		return err
+	}
+	return nil
+}
+
+func runWriter(db string, in io.Reader, out io.Writer) error {
+	s, err := OpenWith(context.Background(), db, Existing)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	w := storeWriter{s: s, keys: coherenceKeys()}
+	lines := bufio.NewScanner(in)
+	for lines.Scan() {
+		var i, n int
+		var checkpoint bool
+		if _, err := fmt.Sscan(lines.Text(), &i, &n, &checkpoint); err != nil {
+			return err
+		}
+		if err := w.write(i, n, checkpoint); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "ok")
+	}
+	return lines.Err()
+}
+
+// processWriter writes through the writer process.
+type processWriter struct {
+	in  io.Writer
+	out *bufio.Scanner
+}
+
+func (w processWriter) write(i, n int, checkpoint bool) error {
+	fmt.Fprintln(w.in, i, n, checkpoint)
+	if !w.out.Scan() || w.out.Text() != "ok" {
+		return fmt.Errorf("the writer process did not acknowledge: %q %v", w.out.Text(), w.out.Err())
+	}
+	return nil
+}
+
+const coherenceUsers = 8
+
+func coherenceKeys() []flexapi.UserKey {
+	var keys []flexapi.UserKey
+	for j := range coherenceUsers {
+		keys = append(keys, flexapi.UserKey{AccountSID: "AC000000000000000000000000000000a1",
+			InstanceSID: fmt.Sprintf("GO%032d", 1), FlexUserSID: fmt.Sprintf("FU%032d", j)})
+	}
+	return keys
+}
+
+// staleReads writes through w while readers read through s, and counts the
+// reads that missed a write acknowledged before they began: each write is
+// read back once it is acknowledged, and readers keep every user cached
+// meanwhile. Every fifth write is followed by a checkpoint that starts the
+// WAL over, which changes the WAL-index header in its own way.
+func staleReads(t *testing.T, s *Store, w writer, writes int) int64 {
+	t.Helper()
+	keys := coherenceKeys()
+	ctx := context.Background()
+	var acked [coherenceUsers]atomic.Int64 // the newest acknowledged e-mail number of each user
+	var stale atomic.Int64
+	check := func(i int) {
+		floor := acked[i].Load()
+		u, err := s.User(ctx, keys[i])
+		if err != nil {
+			t.Errorf("read of user %d: %v", i, err)
+			stale.Add(1)
+			return
+		}
+		if n, _ := strconv.Atoi(strings.TrimSuffix(*u.Email, "@example.com")); int64(n) < floor {
+			stale.Add(1)
+		}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					check(rand.IntN(coherenceUsers))
+				}
+			}
+		})
+	}
+	for n := 1; n <= writes; n++ {
+		i := n % coherenceUsers
+		check(i) // cached, most likely, before the write
+		if err := w.write(i, n, n%5 == 0); err != nil {
+			t.Fatal(err)
+		}
+		acked[i].Store(int64(n))
+		check(i)
+	}
+	close(done)
+	wg.Wait()
+	return stale.Load()
+}
+
+// coherenceStore makes a store at dsn with the users of coherenceKeys.
+func coherenceStore(t *testing.T, dsn string) *Store {
+	t.Helper()
+	s := open(t, dsn)
+	a, _ := twoTenants(t, s, coherenceUsers)
+	if a[0] != coherenceKeys()[0] {
+		t.Fatalf("twoTenants made %v, not the users of coherenceKeys", a[0])
+	}
+	return s
+}
+
+// A write acknowledged through another store on the same database, another
+// replica or another process's store on the same file, is seen by every read
+// that begins after it, also when the read could come from the cache.
+func TestCacheSeesWritesOfAnotherStore(t *testing.T) {
+	pgtest.EachStore(t, func(t *testing.T, dsn string) {
+		s := coherenceStore(t, dsn)
+		if s.dialect.param == "?" && s.cache == nil {
+			t.Fatalf("a store on a SQLite file has no cache: %s", s.CacheOff())
+		}
+		w := storeWriter{s: open(t, dsn), keys: coherenceKeys()}
+		if n := staleReads(t, s, w, 300); n > 0 {
+			t.Errorf("%d reads missed a write acknowledged before they began", n)
+		}
+	})
+}
+
+func TestCacheSeesWritesOfAnotherProcess(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "flexapi.db")
+	s := coherenceStore(t, db)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), writerEnv+"="+db)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		in.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("writer process: %v", err)
+		}
+	}()
+	if n := staleReads(t, s, processWriter{in: in, out: bufio.NewScanner(out)}, 300); n > 0 {
+		t.Errorf("%d reads missed a write acknowledged by another process before they began", n)
+	}
+}
+
+// The coherence test can fail: against a cache that does not look at the
+// WAL-index, it finds stale reads.
+func TestCoherenceTestCatchesAnUncheckedCache(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "flexapi.db")
+	s := coherenceStore(t, db)
+	s.cache.checkWAL = false
+	w := storeWriter{s: open(t, db), keys: coherenceKeys()}
+	if n := staleReads(t, s, w, 50); n == 0 {
+		t.Error("no stale read found against a cache that never checks the WAL-index")
+	}
+}
+
+// A write through the store itself forgets only the user it wrote: the
+// commit is known to be the only one since the header the cache holds.
+func TestOwnWritesForgetOnlyTheirUsers(t *testing.T) {
+	s := coherenceStore(t, filepath.Join(t.TempDir(), "flexapi.db"))
+	keys := coherenceKeys()
+	ctx := context.Background()
+	for _, k := range keys {
+		if _, err := s.User(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n := range 20 { // past the WAL's first frames, and through restarts of it
+		email := fmt.Sprintf("own%d@example.com", n)
+		if _, err := s.UpdateUser(ctx, keys[0], flexapi.UserUpdate{Email: &email}); err != nil {
+			t.Fatal(err)
+		}
+		if n%7 == 6 {
+			if _, err := s.write.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+				t.Fatal(err)
+			}
+			s.User(ctx, keys[1]) // the cache notices the checkpoint and starts over
+		}
+		if !cached(s, keys[1]) {
+			t.Fatalf("after write %d, the cache forgot a user that was not written", n)
+		}
+		if cached(s, keys[0]) {
+			t.Fatalf("after write %d, the cache still holds the user written", n)
+		}
+		if u, err := s.User(ctx, keys[0]); err != nil || *u.Email != email {
+			t.Fatalf("after write %d: %v, %v", n, u.Email, err)
+		}
+	}
+}
+
+func cached(s *Store, key flexapi.UserKey) bool {
+	_, hit, _ := s.cache.get(key)
+	return hit
+}
+
+// Reads of absent users are cached too, and the cache holds no more users
+// than it was given room for.
+func TestCacheIsBounded(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "flexapi.db")
+	open(t, db) // makes the file
+	s, err := Open(context.Background(), db, CacheUsers(128))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a, _ := twoTenants(t, s, 300)
+	ctx := context.Background()
+	for _, k := range a {
+		if _, err := s.User(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	absent := flexapi.UserKey{AccountSID: a[0].AccountSID, InstanceSID: a[0].InstanceSID, FlexUserSID: fmt.Sprintf("FU%032d", 999)}
+	if _, err := s.User(ctx, absent); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+		t.Fatalf("absent user: %v", err)
+	}
+	if !cached(s, absent) {
+		t.Error("a read of an absent user is not cached")
+	}
+	if n := s.cache.len(); n > s.CacheSize() || s.CacheSize() != 128 {
+		t.Errorf("the cache holds %d users, room for %d, asked for 128", n, s.CacheSize())
+	}
+	if _, err := s.User(ctx, absent); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+		t.Fatalf("absent user from the cache: %v", err)
+	}
+}
+
+// A store that cannot watch the WAL-index keeps no cache, and says why.
+func TestNoCacheWithoutWAL(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "flexapi.db")
+	open(t, db).Close()
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`PRAGMA journal_mode=DELETE`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	s, err := OpenWith(context.Background(), db, ReadOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.cache != nil || s.CacheOff() == "" {
+		t.Errorf("a store not in WAL mode caches users (off: %q)", s.CacheOff())
+	}
+}
