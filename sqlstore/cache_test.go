@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -290,7 +291,7 @@ func TestCacheIsBounded(t *testing.T) {
 	if !cached(s, absent) {
 		t.Error("a read of an absent user is not cached")
 	}
-	if n := s.cache.len(); n > s.CacheSize() || s.CacheSize() != 128 {
+	if n := s.cache.len(); n > s.CacheSize() || s.CacheSize() < 128 || s.CacheSize() > 4*128 {
 		t.Errorf("the cache holds %d users, room for %d, asked for 128", n, s.CacheSize())
 	}
 	if _, err := s.User(ctx, absent); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
@@ -317,5 +318,59 @@ func TestNoCacheWithoutWAL(t *testing.T) {
 	defer s.Close()
 	if s.cache != nil || s.CacheOff() == "" {
 		t.Errorf("a store not in WAL mode caches users (off: %q)", s.CacheOff())
+	}
+}
+
+// BenchmarkCachedUserMemory reports the heap that the cache takes per user
+// held, for users shaped like bench's (SIDs, username, e-mail, locale, a
+// role).
+func BenchmarkCachedUserMemory(b *testing.B) {
+	const n = 20_000
+	db := filepath.Join(b.TempDir(), "flexapi.db")
+	s, err := Open(context.Background(), db, CacheUsers(n))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	in := flexapi.Instance{SID: fmt.Sprintf("GO%032d", 1), AccountSID: "AC000000000000000000000000000000a1"}
+	if err := s.CreateAccount(ctx, &flexapi.Account{SID: in.AccountSID}, flexapi.HashSecret("x")); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.CreateInstance(ctx, &in); err != nil {
+		b.Fatal(err)
+	}
+	var users []flexapi.User
+	for i := range n {
+		name, email, locale := fmt.Sprintf("agent%d", i), fmt.Sprintf("agent%d@example.com", i), "en-US"
+		users = append(users, flexapi.User{FlexUserSID: fmt.Sprintf("FU%032x", i), Username: &name, Email: &email,
+			Locale: &locale, Roles: []string{"agent"}})
+	}
+	if _, err := s.UpsertUsers(ctx, in, users); err != nil {
+		b.Fatal(err)
+	}
+	keys := make([]flexapi.UserKey, n)
+	for i := range keys {
+		keys[i] = flexapi.UserKey{AccountSID: in.AccountSID, InstanceSID: in.SID, FlexUserSID: users[i].FlexUserSID}
+	}
+	users = nil
+	for b.Loop() {
+		for i := range s.cache.shards {
+			s.cache.shards[i].m = make(map[flexapi.UserKey]cachedUser) // the old ones are garbage by the next GC
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for _, k := range keys {
+			if _, err := s.User(ctx, k); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if got := s.cache.len(); got != n {
+			b.Fatalf("the cache holds %d users, want %d", got, n)
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/user")
 	}
 }

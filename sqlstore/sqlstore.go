@@ -251,8 +251,8 @@ func (s *Store) startCache(ctx context.Context, file string, size int) error {
 	return nil
 }
 
-// CacheSize is the most users the store keeps in memory: 0 when every read
-// asks the database, and then CacheOff says why.
+// CacheSize is the most users the store keeps in memory, a little more than
+// asked for: 0 when every read asks the database, and then CacheOff says why.
 func (s *Store) CacheSize() int {
 	if s.cache == nil {
 		return 0
