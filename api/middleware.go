@@ -62,8 +62,8 @@ func (s *server) observe(next http.Handler) http.Handler {
 		// One context for the whole request: it names the request for the
 		// log, and bounds the store's work so that a store that does not
 		// answer gives a 503 rather than a hung client.
-		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, ri), s.timeout)
-		defer cancel()
+		ctx := newRequestContext(r.Context(), ri, s.timeout)
+		defer ctx.release()
 		r = r.WithContext(ctx)
 		var body *captured
 		if s.journal != nil && isTwilioPath(r.URL.Path) {

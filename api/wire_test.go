@@ -411,3 +411,21 @@ func TestCredentialCache(t *testing.T) {
 		t.Errorf("after activation: %d", res.status)
 	}
 }
+
+// waitingStore never answers a read: it waits for its context, as a store
+// that does not answer does.
+type waitingStore struct{ api.Store }
+
+func (w waitingStore) User(ctx context.Context, key flexapi.UserKey) (flexapi.User, error) {
+	<-ctx.Done()
+	return flexapi.User{}, &flexapi.Error{Code: flexapi.EUNAVAILABLE, Message: "store unavailable", Err: ctx.Err()}
+}
+
+// A store that does not answer gives a 503 at the store timeout, not a hung
+// client (without the timeout, this test hangs).
+func TestStoreTimeoutGives503(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	h.Store = waitingStore{Store: h.store}
+	h.start(api.Config{StoreTimeout: 100 * time.Millisecond})
+	checkTwilioError(t, h.do(request{method: "GET", path: pathA, auth: credA}), 503, 20503, "Service unavailable")
+}

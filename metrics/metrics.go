@@ -108,17 +108,33 @@ func (m *Metrics) RequestDone(route, method string, status int, d time.Duration)
 func (m *Metrics) LogLineDropped() { m.logDropped.Inc() }
 
 // Store wraps s so that every operation is timed and every failure counted.
-func (m *Metrics) Store(s api.Store) api.Store { return &store{inner: s, m: m} }
+func (m *Metrics) Store(s api.Store) api.Store {
+	st := &store{inner: s, m: m, durations: map[string]prometheus.Observer{}}
+	for _, op := range storeOperations {
+		st.durations[op] = m.storeDuration.WithLabelValues(op)
+	}
+	return st
+}
+
+// storeOperations are the operations timed, resolved to their series once:
+// looking a series up by its labels cost more than the rest of a cached read.
+var storeOperations = []string{"credential", "user", "update_user", "provision_user", "deprovision_user",
+	"teams", "team", "account_instance", "users", "ping"}
 
 type store struct {
-	inner api.Store
-	m     *Metrics
+	inner     api.Store
+	m         *Metrics
+	durations map[string]prometheus.Observer // by operation; read only
 }
 
 // done records an operation that started at start; errp points to its
 // result, read when the deferred call runs, after the operation returned.
 func (s *store) done(op string, start time.Time, errp *error) {
-	s.m.storeDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	duration, ok := s.durations[op]
+	if !ok {
+		duration = s.m.storeDuration.WithLabelValues(op)
+	}
+	duration.Observe(time.Since(start).Seconds())
 	switch code := flexapi.ErrorCode(*errp); code {
 	case "", flexapi.ENOTFOUND, flexapi.EPRECONDITION, flexapi.EINVALID, flexapi.ECONFLICT:
 		// answers about the request, not failures of the store
