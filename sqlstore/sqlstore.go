@@ -45,8 +45,7 @@ type Store struct {
 	hot      hotStatements
 	reads    userReads
 	cache    *userCache // nil: every read asks the database
-	wal      *walIndex  // the WAL-index the cache checks
-	pin      *sql.Conn  // holds the -shm file open while it is mapped
+	pin      *sql.Conn  // holds the -shm file open while the cache maps it
 	cacheOff string     // why there is no cache, when it was asked for
 }
 
@@ -247,7 +246,7 @@ func (s *Store) startCache(ctx context.Context, file string, size int) error {
 		pin.Close()
 		return nil
 	}
-	s.pin, s.wal, s.cache = pin, wal, newUserCache(wal, size)
+	s.pin, s.cache = pin, newUserCache(wal, size)
 	return nil
 }
 
@@ -360,8 +359,8 @@ func (s *Store) Close() error {
 		s.pin.Close()
 	}
 	defer func() {
-		if s.wal != nil {
-			s.wal.release() // after every connection: see walIndex
+		if s.cache != nil {
+			s.cache.wal.release() // after every connection: see walIndex
 		}
 	}()
 	for _, st := range append([]*sql.Stmt{s.hot.account, s.hot.key}, slices.Collect(maps.Values(s.hot.users))...) {
@@ -499,31 +498,24 @@ func (s *Store) inTxFor(ctx context.Context, wrote func() []flexapi.UserKey, fn 
 	if err := s.file.check(); err != nil {
 		return err
 	}
+	var before walHeader
 	if s.cache != nil {
 		done := s.cache.writeBegun()
-		var before walHeader
 		defer func() {
 			var keys []flexapi.UserKey
 			if wrote != nil {
 				keys = wrote()
 			}
-			done(before, s.wal.header(), keys)
+			done(before, s.cache.wal.header(), keys)
 		}()
-		tx, err := s.write.BeginTx(ctx, nil)
-		if err != nil {
-			return wrap(err)
-		}
-		before = s.wal.header() // the write lock is held: nobody else commits now
-		return s.runTx(tx, fn)
 	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap(err)
 	}
-	return s.runTx(tx, fn)
-}
-
-func (s *Store) runTx(tx *sql.Tx, fn func(*sql.Tx) error) error {
+	if s.cache != nil {
+		before = s.cache.wal.header() // the write lock is held: nobody else commits now
+	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return wrap(err)
