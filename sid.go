@@ -27,11 +27,16 @@ func ParseSID(prefix, s string) (string, bool) {
 	if len(s) != sidLength || s[:2] != prefix {
 		return "", false
 	}
+	upper := false
 	for i := 2; i < len(s); i++ {
 		c := s[i]
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
 			return "", false
 		}
+		upper = upper || c <= 'F' && c >= 'A'
+	}
+	if !upper {
+		return s, true // already canonical: no copy
 	}
 	return prefix + strings.ToLower(s[2:]), true
 }

@@ -21,6 +21,7 @@ type AccessLog struct {
 	mu      sync.Mutex
 	buf     []byte
 	closed  bool
+	stamp   stampCache
 	wake    chan struct{}
 	stopped chan struct{}
 }
@@ -107,9 +108,9 @@ func (l *AccessLog) log(e accessEntry) {
 		return
 	}
 	if l.json {
-		l.buf = appendJSONLine(l.buf, e)
+		l.buf = appendJSONLine(l.buf, e, &l.stamp)
 	} else {
-		l.buf = appendTextLine(l.buf, e)
+		l.buf = appendTextLine(l.buf, e, &l.stamp)
 	}
 	if len(l.buf) >= accessFlushBytes {
 		select {
@@ -119,9 +120,9 @@ func (l *AccessLog) log(e accessEntry) {
 	}
 }
 
-func appendJSONLine(b []byte, e accessEntry) []byte {
+func appendJSONLine(b []byte, e accessEntry, stamp *stampCache) []byte {
 	b = append(b, `{"time":"`...)
-	b = e.time.AppendFormat(b, "2006-01-02T15:04:05.000000000Z07:00")
+	b = stamp.append(b, e.time, 9)
 	b = append(b, `","level":"INFO","msg":"request","method":`...)
 	b = appendString(b, e.method)
 	b = append(b, `,"path":`...)
@@ -139,9 +140,9 @@ func appendJSONLine(b []byte, e accessEntry) []byte {
 	return append(b, "}\n"...)
 }
 
-func appendTextLine(b []byte, e accessEntry) []byte {
+func appendTextLine(b []byte, e accessEntry, stamp *stampCache) []byte {
 	b = append(b, "time="...)
-	b = e.time.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = stamp.append(b, e.time, 3)
 	b = append(b, " level=INFO msg=request method="...)
 	b = appendTextValue(b, e.method)
 	b = append(b, " path="...)
@@ -157,6 +158,38 @@ func appendTextLine(b []byte, e accessEntry) []byte {
 	b = append(b, " bytes="...)
 	b = strconv.AppendInt(b, int64(e.bytes), 10)
 	return append(b, '\n')
+}
+
+// stampCache formats times as "2006-01-02T15:04:05" + fraction + zone,
+// formatting the date, time of day and zone only once a second: the lines of
+// one second share them.
+type stampCache struct {
+	second     int64
+	zoneOffset int
+	head, zone []byte
+}
+
+// append writes t with digits decimals of the second.
+func (c *stampCache) append(b []byte, t time.Time, digits int) []byte {
+	_, offset := t.Zone()
+	if sec := t.Unix(); sec != c.second || offset != c.zoneOffset || c.head == nil {
+		c.second, c.zoneOffset = sec, offset
+		c.head = t.AppendFormat(c.head[:0], "2006-01-02T15:04:05")
+		c.zone = t.AppendFormat(c.zone[:0], "Z07:00")
+	}
+	b = append(b, c.head...)
+	b = append(b, '.')
+	frac := t.Nanosecond()
+	for range 9 - digits {
+		frac /= 10
+	}
+	var d [9]byte
+	for i := digits - 1; i >= 0; i-- {
+		d[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	b = append(b, d[:digits]...)
+	return append(b, c.zone...)
 }
 
 // appendTextValue writes s bare when it is plain, else quoted, as slog's

@@ -24,7 +24,15 @@ type requestContext struct {
 }
 
 func newRequestContext(parent context.Context, ri *requestInfo, timeout time.Duration) *requestContext {
-	return &requestContext{Context: parent, info: ri, deadline: time.Now().Add(timeout)}
+	c := &requestContext{}
+	c.init(parent, ri, time.Now().Add(timeout))
+	return c
+}
+
+// init readies a requestContext in place (observe allocates it with the
+// rest of the request's state).
+func (c *requestContext) init(parent context.Context, ri *requestInfo, deadline time.Time) {
+	c.Context, c.info, c.deadline = parent, ri, deadline
 }
 
 func (c *requestContext) arm() context.Context {

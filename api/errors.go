@@ -103,10 +103,20 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 func writeBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = jsonType
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	if len(body) > netHTTPBuffer {
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
 	w.WriteHeader(status)
 	w.Write(body)
 }
+
+// netHTTPBuffer is what net/http holds of a response before it sends any of
+// it. A body that fits, written by a handler that then returns, gets its
+// Content-Length from net/http itself, outside the header map: every header
+// in the map costs a hash, a copy at WriteHeader, a sort and a check when
+// written, and a map of more than eight grows into a table. A larger body
+// states its length here, or it would go out chunked.
+const netHTTPBuffer = 2048
 
 // jsonType is shared by every response: header values are only ever
 // replaced, never changed in place.

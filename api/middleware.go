@@ -19,6 +19,7 @@ type requestInfo struct {
 	id         string
 	accountSID string
 	faultID    string
+	idHeader   [1]string // the Twilio-Request-Id header's value, allocated with the rest
 }
 
 type ctxKey struct{}
@@ -41,16 +42,25 @@ func newRequestID() string {
 	return string(id[:])
 }
 
+// exchange is what observe keeps of one request, allocated at once.
+type exchange struct {
+	info requestInfo
+	rec  recorder
+	ctx  requestContext
+}
+
 // observe gives every response its request id, duration and CORS headers,
 // turns panics into Twilio's 500, and logs one line per request.
 func (s *server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		s.observer.RequestStarted()
-		ri := &requestInfo{id: newRequestID()}
-		rec := &recorder{ResponseWriter: w, start: start}
-		w.Header().Set("Twilio-Request-Id", ri.id)
-		if r.URL.Path != "/metrics" { // what the server counts is not for other origins' scripts
+		x := &exchange{rec: recorder{ResponseWriter: w, start: start}}
+		ri, rec := &x.info, &x.rec
+		ri.id = newRequestID()
+		ri.idHeader[0] = ri.id
+		w.Header()["Twilio-Request-Id"] = ri.idHeader[:] // keys canonical already: no Set
+		if r.URL.Path != "/metrics" {                    // what the server counts is not for other origins' scripts
 			s.cors.apply(w.Header(), r.Header.Get("Origin"))
 		}
 		if r.ContentLength != 0 {
@@ -62,7 +72,8 @@ func (s *server) observe(next http.Handler) http.Handler {
 		// One context for the whole request: it names the request for the
 		// log, and bounds the store's work so that a store that does not
 		// answer gives a 503 rather than a hung client.
-		ctx := newRequestContext(r.Context(), ri, s.timeout)
+		ctx := &x.ctx
+		ctx.init(r.Context(), ri, start.Add(s.timeout))
 		defer ctx.release()
 		r = r.WithContext(ctx)
 		var body *captured
@@ -147,8 +158,7 @@ func (r *recorder) WriteHeader(status int) {
 		return
 	}
 	r.wrote, r.status = true, status
-	d := time.Since(r.start).Seconds()
-	r.Header().Set("Twilio-Request-Duration", strconv.FormatFloat(d, 'f', 3, 64))
+	r.Header()["Twilio-Request-Duration"] = durationHeader(time.Since(r.start))
 	r.ResponseWriter.WriteHeader(status)
 }
 
@@ -160,6 +170,23 @@ func (r *recorder) Write(b []byte) (int, error) {
 	r.bytes += n
 	return n, err
 }
+
+// durationHeader is Twilio-Request-Duration's value: seconds, three
+// decimals. Those under a second are made once and shared.
+func durationHeader(d time.Duration) []string {
+	if ms := (d + time.Millisecond/2) / time.Millisecond; ms >= 0 && ms < time.Duration(len(sharedDurations)) {
+		return sharedDurations[ms]
+	}
+	return []string{strconv.FormatFloat(d.Seconds(), 'f', 3, 64)}
+}
+
+var sharedDurations = func() [][]string {
+	values := make([][]string, 1000)
+	for ms := range values {
+		values[ms] = []string{strconv.FormatFloat(float64(ms)/1000, 'f', 3, 64)}
+	}
+	return values
+}()
 
 // Unwrap lets http.ResponseController reach the connection.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
@@ -215,14 +242,16 @@ func (c corsPolicy) apply(h http.Header, origin string) {
 	switch {
 	case c.anyOrigin:
 	case origin != "" && slices.Contains(c.origins, origin):
-		h.Set("Access-Control-Allow-Origin", origin)
-		h.Set("Access-Control-Allow-Credentials", "true")
+		h["Access-Control-Allow-Origin"] = []string{origin}
+		h["Access-Control-Allow-Credentials"] = allowCredentials
 		h.Add("Vary", "Origin")
 	default:
-		h.Set("Access-Control-Allow-Credentials", "false")
+		h["Access-Control-Allow-Credentials"] = denyCredentials
 		h.Add("Vary", "Origin")
 	}
 }
+
+var allowCredentials, denyCredentials = []string{"true"}, []string{"false"}
 
 // preflight answers a browser's CORS preflight; the headers are already set.
 func (s *server) preflight(w http.ResponseWriter, r *http.Request) {

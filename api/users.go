@@ -17,8 +17,8 @@ import (
 // hand, byte for byte what encoding/json would write for the same fields, so
 // that a fetch encodes without reflection and into a reused buffer.
 type userJSON struct {
-	user flexapi.User
-	url  string
+	user       flexapi.User
+	base, host string // the url is base + host + the user's path, written without building it
 }
 
 // UserPath is the path of a user's resource.
@@ -33,7 +33,7 @@ func Representation(u flexapi.User, baseURL string) json.Marshaler {
 }
 
 func representation(u flexapi.User, baseURL string) userJSON {
-	return userJSON{user: u, url: baseURL + UserPath(u.InstanceSID, u.FlexUserSID)}
+	return userJSON{user: u, base: baseURL}
 }
 
 func (j userJSON) MarshalJSON() ([]byte, error) { return j.appendJSON(nil), nil }
@@ -69,7 +69,7 @@ func (j userJSON) appendJSON(b []byte) []byte {
 	b = append(b, `,"version":`...)
 	b = strconv.AppendInt(b, u.Version, 10)
 	b = append(b, `,"url":`...)
-	b = appendString(b, j.url)
+	b = appendJoined(b, j.base, j.host, "/v2/Instances/", u.InstanceSID, "/Users/", u.FlexUserSID)
 	return append(b, '}')
 }
 
@@ -78,16 +78,46 @@ func (j userJSON) appendJSON(b []byte) []byte {
 // else goes through encoding/json, for its escaping of quotes, controls,
 // HTML characters, line separators and invalid UTF-8.
 func appendString(b []byte, s string) []byte {
-	for i := range len(s) {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			quoted, _ := json.Marshal(s)
-			return append(b, quoted...)
-		}
+	if !plain(s) {
+		quoted, _ := json.Marshal(s)
+		return append(b, quoted...)
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// appendJoined writes the parts as one JSON string.
+func appendJoined(b []byte, parts ...string) []byte {
+	for _, p := range parts {
+		if !plain(p) {
+			return appendString(b, strings.Join(parts, ""))
+		}
+	}
+	b = append(b, '"')
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return append(b, '"')
+}
+
+// plain reports whether s is printable ASCII that JSON writes as it is.
+func plain(s string) bool {
+	for i := range len(s) {
+		if !plainByte[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// plainByte is true for the bytes that encoding/json copies as they are.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 func appendOptional(b []byte, s *string) []byte {
 	if s == nil {
@@ -155,7 +185,7 @@ func (s *server) fetchUser(w http.ResponseWriter, r *http.Request, key flexapi.U
 		return
 	}
 	if noneMatch := r.Header.Get("If-None-Match"); noneMatch != "" && etagListMatches(noneMatch, u.Version, false) {
-		w.Header().Set("ETag", etag(u.Version))
+		w.Header()["Etag"] = etagHeader(u.Version)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -212,20 +242,27 @@ func formValue(form map[string][]string, name string) *string {
 }
 
 func (s *server) baseURL(r *http.Request) string {
-	if s.publicURL != "" {
-		return s.publicURL
+	base, host := s.urlBase(r)
+	return base + host
+}
+
+// urlBase is where the URLs of the server's answers start, in two parts
+// that make it when joined: the public URL, or the request's scheme and host.
+func (s *server) urlBase(r *http.Request) (string, string) {
+	switch {
+	case s.publicURL != "":
+		return s.publicURL, ""
+	case r.TLS != nil:
+		return "https://", r.Host
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return "http://", r.Host
 }
 
 func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, u flexapi.User) {
 	buf := bodies.Get().(*[]byte)
-	body := representation(u, s.baseURL(r)).appendJSON((*buf)[:0])
-	w.Header().Set("ETag", etag(u.Version))
+	base, host := s.urlBase(r)
+	body := userJSON{user: u, base: base, host: host}.appendJSON((*buf)[:0])
+	w.Header()["Etag"] = etagHeader(u.Version) // the key canonical, as Set would make it
 	writeBody(w, status, body)
 	*buf = body
 	bodies.Put(buf)
@@ -239,6 +276,23 @@ var bodies = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }
 func etag(version int64) string {
 	return `"` + strconv.FormatInt(version, 10) + `"`
 }
+
+// etagHeader is the ETag header's value for version; the first versions'
+// are made once and shared (header values are replaced, never changed).
+func etagHeader(version int64) []string {
+	if version >= 0 && version < int64(len(sharedETags)) {
+		return sharedETags[version]
+	}
+	return []string{etag(version)}
+}
+
+var sharedETags = func() [][]string {
+	tags := make([][]string, 1024)
+	for v := range tags {
+		tags[v] = []string{etag(int64(v))}
+	}
+	return tags
+}()
 
 // ifMatch reads If-Match into the store's guard: absent or "*" lets any
 // version of an existing user through; otherwise only the versions named.

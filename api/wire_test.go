@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -428,4 +429,34 @@ func TestStoreTimeoutGives503(t *testing.T) {
 	h.Store = waitingStore{Store: h.store}
 	h.start(api.Config{StoreTimeout: 100 * time.Millisecond})
 	checkTwilioError(t, h.do(request{method: "GET", path: pathA, auth: credA}), 503, 20503, "Service unavailable")
+}
+
+// TestResponsesStateTheirLength: a body that fits net/http's buffer gets its
+// Content-Length from net/http, a larger one from writeBody; neither goes out
+// chunked, small or large, answer or error.
+func TestResponsesStateTheirLength(t *testing.T) {
+	h := newHarness(t, api.Config{})
+	createUsers(t, h, 20)
+	for _, req := range []request{
+		{method: "GET", path: pathA, auth: credA},                        // a user, some 600 bytes
+		{method: "GET", path: usersA + "?PageSize=20", auth: credA},      // a page of users, past 2 KiB
+		{method: "GET", path: "/v2/Instances/" + instanceA + "/Users/x"}, // an error
+		{method: "GET", path: "/healthz"},
+		{method: "GET", path: "/openapi.json"},
+	} {
+		hr, _ := http.NewRequest(req.method, h.srv.URL+req.path, nil)
+		if req.auth[0] != "" {
+			hr.SetBasicAuth(req.auth[0], req.auth[1])
+		}
+		res, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.ContentLength != int64(len(body)) || len(res.TransferEncoding) > 0 || len(body) == 0 {
+			t.Errorf("%s %s: Content-Length %d, Transfer-Encoding %q, for a body of %d bytes", req.method, req.path,
+				res.ContentLength, res.TransferEncoding, len(body))
+		}
+	}
 }

@@ -30,8 +30,9 @@ func runBaseline(ln net.Listener, auth string, bodySize int, contract bool) erro
 	}
 	body[0], body[len(body)-1] = '"', '"' // a JSON string, to be fair to decoders
 	want := []byte("Basic " + auth)
-	length := []string{strconv.Itoa(len(body))}
 	jsonType := []string{"application/json"}
+	// Neither sets Content-Length: net/http states it for a body that fits its
+	// buffer, as it does for flexapi's answers, without a header of the map.
 	if !contract {
 		return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
@@ -39,7 +40,6 @@ func runBaseline(ln net.Listener, auth string, bodySize int, contract bool) erro
 				return
 			}
 			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("Content-Length", length[0])
 			w.Write(body)
 		}))
 	}
@@ -71,7 +71,7 @@ func runBaseline(ln net.Listener, auth string, bodySize int, contract bool) erro
 		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			status = http.StatusUnauthorized
 		}
-		h["Content-Type"], h["Content-Length"] = jsonType, length
+		h["Content-Type"] = jsonType
 		h["Twilio-Request-Duration"] = []string{strconv.FormatFloat(time.Since(start).Seconds(), 'f', 3, 64)}
 		w.WriteHeader(status)
 		if status == http.StatusOK {

@@ -3,21 +3,19 @@
 // the ratios. The machine is shared and noisy: read the ratios, not the
 // absolute figures.
 //
-//	go run ./bench [-sizes 1000,100000,1000000] [-duration 5s] [-connections 64]
+//	go run ./bench [-sizes 1000,100000,1000000] [-rounds 5] [-duration 2s] [-connections 64]
 //	               [-postgres postgres://…] [-prism]
 //	go run ./bench soak [-minutes 10] [-rate 2000] [-users 10000]
 package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -26,13 +24,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
-
-	"github.com/flexapi/flexapi"
-	"github.com/flexapi/flexapi/sqlstore"
 )
 
 const (
@@ -44,6 +37,7 @@ const (
 type config struct {
 	sizes       []int
 	duration    time.Duration
+	rounds      int
 	connections int
 	postgres    string
 	prism       bool
@@ -72,7 +66,8 @@ func main() {
 func run() error {
 	var c config
 	sizes := flag.String("sizes", "1000,100000,1000000", "numbers of users to measure with")
-	flag.DurationVar(&c.duration, "duration", 5*time.Second, "length of each load run")
+	flag.DurationVar(&c.duration, "duration", 2*time.Second, "length of each load run")
+	flag.IntVar(&c.rounds, "rounds", 5, "rounds: each measures every scenario once, each run right after a run of the baseline")
 	flag.IntVar(&c.connections, "connections", 64, "concurrent connections of the load generator")
 	flag.StringVar(&c.postgres, "postgres", "", "also measure over this PostgreSQL database (a schema of its own is made and dropped)")
 	flag.BoolVar(&c.prism, "prism", false, "also measure Stoplight Prism mocking flexapi's OpenAPI document (installed with npm ci in "+prismDir+")")
@@ -84,6 +79,9 @@ func run() error {
 		}
 		c.sizes = append(c.sizes, n)
 	}
+	if c.rounds < 1 {
+		return errors.New("-rounds: at least one")
+	}
 	if err := ensureWrk(); err != nil {
 		return err
 	}
@@ -93,48 +91,15 @@ func run() error {
 	}
 	defer cleanup()
 
-	var rows []result
-	var starts []startRow
-	base, err := measureBaseline(c, false)
-	if err != nil {
+	var b bench
+	defer b.stop()
+	if err := b.setUp(c); err != nil {
 		return err
 	}
-	contract, err := measureBaseline(c, true)
-	if err != nil {
+	if err := b.measure(c); err != nil {
 		return err
 	}
-	rows = append(rows, base, contract)
-	for _, n := range c.sizes {
-		r, s, err := measureEmbedded(c, n, n == mainSize(c.sizes))
-		if err != nil {
-			return err
-		}
-		rows, starts = append(rows, r...), append(starts, s)
-	}
-	if c.postgres != "" {
-		r, err := measurePostgres(c, mainSize(c.sizes))
-		if err != nil {
-			return err
-		}
-		rows = append(rows, r...)
-	}
-	if c.prism {
-		r, err := measurePrism(c)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, r)
-	}
-	again, err := measureBaseline(c, false)
-	if err != nil {
-		return err
-	}
-	contractAgain, err := measureBaseline(c, true)
-	if err != nil {
-		return err
-	}
-	rows = append(rows, again, contractAgain)
-	printReport(c, rows, starts, (base.rps+again.rps)/2, (contract.rps+contractAgain.rps)/2)
+	b.report(c)
 	return nil
 }
 
@@ -184,11 +149,13 @@ type result struct {
 	errors          int
 }
 
+// startRow is a server's start-up and memory.
 type startRow struct {
 	users      int
+	cache      int // --cache-size, or 0 for the default
 	importRate float64
 	startup    time.Duration
-	rssMiB     float64
+	server     *process
 }
 
 // wrkRun drives url with the scenario for the configured time.
@@ -264,42 +231,6 @@ func (p *process) rssMiB() float64 {
 	return 0
 }
 
-// measureBaseline measures the bare baseline, or with contract the baseline
-// that also does the wire contract's per-response work.
-func measureBaseline(c config, contract bool) (result, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return result{}, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	self, err := os.Executable()
-	if err != nil {
-		return result{}, err
-	}
-	size := len(sampleRepresentation())
-	args := []string{"baseline", addr, base64.StdEncoding.EncodeToString([]byte(account + ":" + token)), strconv.Itoa(size)}
-	if contract {
-		args = append(args, "contract")
-	}
-	cmd := exec.Command(self, args...)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return result{}, err
-	}
-	p := &process{cmd: cmd, addr: addr}
-	defer p.stop()
-	if _, err := waitReady(p.url() + "/"); err != nil {
-		return result{}, err
-	}
-	r, err := wrkRun(c, p.url(), "fetch", 1000)
-	r.store, r.scenario = "baseline", "net/http constant"
-	if contract {
-		r.store, r.scenario = "contract", "headers and log line"
-	}
-	return r, err
-}
-
 func serveBaseline(addr, auth, size string, contract bool) {
 	n, _ := strconv.Atoi(size)
 	ln, err := net.Listen("tcp", addr)
@@ -357,14 +288,14 @@ func generate(path string, n int) error {
 
 // startServe starts `flexapi serve` on db and returns it once /readyz says
 // ready, with the time that took.
-func startServe(c config, db string) (*process, time.Duration, error) {
+func startServe(c config, db string, flags ...string) (*process, time.Duration, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, 0, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cmd := exec.Command(c.flexapi, "serve", "--db", db, "--addr", addr, "--log-format", "json")
+	cmd := exec.Command(c.flexapi, append([]string{"serve", "--db", db, "--addr", addr, "--log-format", "json"}, flags...)...)
 	cmd.Stdout, cmd.Stderr = nil, nil // the null device: the log is written, as in production, and dropped
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -393,66 +324,11 @@ func waitReady(url string) (time.Duration, error) {
 	return 0, errors.New(url + " did not answer within 30 s")
 }
 
-func measureEmbedded(c config, n int, everyScenario bool) ([]result, startRow, error) {
-	db := filepath.Join(c.work, fmt.Sprintf("flexapi-%d.db", n))
-	fmt.Printf("embedded store, %d users: importing …\n", n)
-	rate, err := prepare(c, db, n)
-	if err != nil {
-		return nil, startRow{}, err
-	}
-	var startups []time.Duration
-	for range 3 {
-		p, d, err := startServe(c, db)
-		if err != nil {
-			return nil, startRow{}, err
-		}
-		p.stop()
-		startups = append(startups, d)
-	}
-	slices.Sort(startups)
-	p, _, err := startServe(c, db)
-	if err != nil {
-		return nil, startRow{}, err
-	}
-	if err := warm(p.url(), min(n, sqlstore.DefaultCacheUsers)); err != nil {
-		p.stop()
-		return nil, startRow{}, err
-	}
-	scenarios := []string{"fetch"}
-	if everyScenario {
-		scenarios = []string{"fetch", "miss", "healthz", "update", "mixed"}
-	}
-	var rows []result
-	for _, s := range scenarios {
-		fmt.Printf("embedded store, %d users: %s …\n", n, s)
-		r, err := wrkRun(c, p.url(), s, n)
-		if err != nil {
-			p.stop()
-			return nil, startRow{}, err
-		}
-		r.store = "embedded"
-		rows = append(rows, r)
-	}
-	rss := p.rssMiB()
-	p.stop()
-	if everyScenario {
-		raw, err := rawUpdateRate(c, db, n)
-		if err != nil {
-			return nil, startRow{}, err
-		}
-		rows = append(rows, raw)
-	}
-	for _, f := range []string{db, db + "-wal", db + "-shm"} {
-		os.Remove(f)
-	}
-	return rows, startRow{users: n, importRate: rate, startup: startups[1], rssMiB: rss}, nil
-}
-
 // warm fetches users 0 … n-1 once each, as a server that has run for a while
 // has: the embedded store's cache then holds them (with the default size, at
 // most DefaultCacheUsers of them).
 func warm(base string, n int) error {
-	fmt.Printf("embedded store: fetching %d users once …\n", n)
+	fmt.Printf("  fetching %d users once …\n", n)
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(account+":"+token))
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	var next atomic.Int64
@@ -482,114 +358,4 @@ func warm(base string, n int) error {
 		err = errors.Join(err, <-errs)
 	}
 	return err
-}
-
-// rawUpdateRate is the store's own update rate, with as many concurrent
-// writers as the load generator has connections: the ceiling for updates
-// through HTTP.
-func rawUpdateRate(c config, db string, n int) (result, error) {
-	fmt.Printf("%s store, %d users: raw store updates …\n", storeName(db), n)
-	store, err := sqlstore.Open(context.Background(), db)
-	if err != nil {
-		return result{}, err
-	}
-	defer store.Close()
-	var done atomic.Int64
-	var failed atomic.Int64
-	deadline := time.Now().Add(c.duration)
-	var wg sync.WaitGroup
-	for w := range c.connections {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; time.Now().Before(deadline); i++ {
-				k := rand.IntN(n)
-				email := fmt.Sprintf("raw%d-%d-%d@example.com", w, i, k)
-				key := flexapi.UserKey{AccountSID: account, InstanceSID: instance, FlexUserSID: fmt.Sprintf("FU%032x", k)}
-				if _, err := store.UpdateUser(context.Background(), key, flexapi.UserUpdate{Email: &email}); err != nil {
-					failed.Add(1)
-					continue
-				}
-				done.Add(1)
-			}
-		}()
-	}
-	start := time.Now()
-	wg.Wait()
-	return result{store: storeName(db), scenario: "raw store update", users: n,
-		rps: float64(done.Load()) / time.Since(start).Seconds(), errors: int(failed.Load())}, nil
-}
-
-func storeName(db string) string {
-	if sqlstore.IsPostgres(db) {
-		return "postgres"
-	}
-	return "embedded"
-}
-
-func measurePostgres(c config, n int) ([]result, error) {
-	dsn, drop, err := postgresSchema(c.postgres)
-	if err != nil {
-		return nil, err
-	}
-	defer drop()
-	fmt.Printf("postgres, %d users: importing …\n", n)
-	if _, err := prepare(c, dsn, n); err != nil {
-		return nil, err
-	}
-	p, _, err := startServe(c, dsn)
-	if err != nil {
-		return nil, err
-	}
-	var rows []result
-	for _, s := range []string{"fetch", "update"} {
-		fmt.Printf("postgres, %d users: %s …\n", n, s)
-		r, err := wrkRun(c, p.url(), s, n)
-		if err != nil {
-			p.stop()
-			return nil, err
-		}
-		r.store = "postgres"
-		rows = append(rows, r)
-	}
-	p.stop()
-	raw, err := rawUpdateRate(c, dsn, n)
-	return append(rows, raw), err
-}
-
-func printReport(c config, rows []result, starts []startRow, baseline, contract float64) {
-	raw := map[string]float64{}
-	for _, r := range rows {
-		if r.scenario == "raw store update" {
-			raw[r.store] = r.rps
-		}
-	}
-	fmt.Printf("\nflexapi bench, %s, wrk -t2 -c%d -d%s, %d cores\n\n", time.Now().UTC().Format("2006-01-02"), c.connections, c.duration, numCPU())
-	t := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(t, "store\tusers\tscenario\treq/s\tp50\tp99\terrors\tratio\t")
-	for _, r := range rows {
-		ratio := "-"
-		switch {
-		case r.store == "baseline":
-		case r.store == "contract":
-			ratio = fmt.Sprintf("%.2f× baseline", r.rps/baseline)
-		case r.scenario == "update" && raw[r.store] > 0:
-			ratio = fmt.Sprintf("%.2f× raw store", r.rps/raw[r.store])
-		case r.scenario != "raw store update" && r.scenario != "update":
-			ratio = fmt.Sprintf("%.2f× baseline, %.2f× contract", r.rps/baseline, r.rps/contract)
-		}
-		p50, p99 := "-", "-"
-		if r.p50 > 0 {
-			p50, p99 = r.p50.String(), r.p99.String()
-		}
-		fmt.Fprintf(t, "%s\t%d\t%s\t%.0f\t%s\t%s\t%d\t%s\t\n", r.store, r.users, r.scenario, r.rps, p50, p99, r.errors, ratio)
-	}
-	t.Flush()
-	fmt.Println()
-	t = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(t, "users\timport users/s\tstart-up to ready (median of 3)\tresident memory after load\t")
-	for _, s := range starts {
-		fmt.Fprintf(t, "%d\t%.0f\t%s\t%.1f MiB\t\n", s.users, s.importRate, s.startup.Round(100*time.Microsecond), s.rssMiB)
-	}
-	t.Flush()
 }

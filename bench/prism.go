@@ -11,36 +11,34 @@ import (
 // prismDir holds the pinned Prism, installed from its lock file when missing.
 const prismDir = "bench/prism"
 
-// measurePrism drives Stoplight Prism mocking flexapi's own OpenAPI document
-// with the same load as flexapi: the static mock users would otherwise pick.
-// It keeps no state and takes any credentials, so every user "exists".
-func measurePrism(c config) (result, error) {
+// startPrism starts Stoplight Prism mocking flexapi's own OpenAPI document,
+// to be driven with the same load as flexapi: the static mock users would
+// otherwise pick. It keeps no state and takes any credentials, so every user
+// "exists".
+func startPrism() (*process, error) {
 	prism := filepath.Join(prismDir, "node_modules", ".bin", "prism")
 	if _, err := os.Stat(prism); err != nil {
 		fmt.Println("Prism is missing: installing it with npm ci …")
 		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--silent")
 		cmd.Dir = prismDir
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return result{}, fmt.Errorf("npm ci in %s: %v\n%s", prismDir, err, out)
+			return nil, fmt.Errorf("npm ci in %s: %v\n%s", prismDir, err, out)
 		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return result{}, err
+		return nil, err
 	}
 	addr := ln.Addr().(*net.TCPAddr)
 	ln.Close()
 	cmd := exec.Command(prism, "mock", "--host", "127.0.0.1", "--port", fmt.Sprint(addr.Port), "api/openapi.json")
 	if err := cmd.Start(); err != nil {
-		return result{}, err
+		return nil, err
 	}
 	p := &process{cmd: cmd, addr: addr.String()}
-	defer p.stop()
 	if _, err := waitReady(p.url() + "/healthz"); err != nil {
-		return result{}, err
+		p.stop()
+		return nil, err
 	}
-	fmt.Println("prism: fetch …")
-	r, err := wrkRun(c, p.url(), "fetch", 1000)
-	r.store, r.scenario = "prism", "static mock fetch"
-	return r, err
+	return p, nil
 }

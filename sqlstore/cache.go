@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"hash/maphash"
 	"math"
 	"sync"
@@ -27,10 +28,12 @@ const DefaultCacheUsers = 100_000
 // moves the cache to the new header and drops just the users it wrote.
 type userCache struct {
 	wal       *walIndex
-	perShard  int
+	perShard  int // users
+	absentMax int // absent users, in room of their own
 	state     atomic.Pointer[cacheState]
-	mu        sync.Mutex   // serialises changes of state
-	writes    atomic.Int32 // this process's writes between BEGIN and their bookkeeping
+	mu        sync.Mutex    // serialises changes of state
+	writes    atomic.Int32  // this process's writes between BEGIN and their bookkeeping
+	turn      chan struct{} // one write at a time, from BEGIN to its bookkeeping
 	seed      maphash.Seed
 	shards    [cacheShards]cacheShard
 	checkWAL  bool // false only in the test that shows what the check is for
@@ -48,9 +51,10 @@ type cacheState struct {
 }
 
 type cacheShard struct {
-	mu sync.RWMutex
-	m  map[flexapi.UserKey]cachedUser
-	_  [40]byte // a cache line of its own
+	mu     sync.RWMutex
+	m      map[flexapi.UserKey]cachedUser
+	absent map[flexapi.UserKey]uint64 // the epoch each was found absent in
+	_      [32]byte                   // a cache line of its own
 }
 
 // cachedUser is a user as read, or found true false for a user that does not
@@ -66,9 +70,14 @@ func newUserCache(wal *walIndex, size int) *userCache {
 	// more than its share (four standard deviations): a cache of n users then
 	// holds any n users, and at most a few percent more.
 	mean := float64(size) / cacheShards
-	c := &userCache{wal: wal, perShard: max(1, int(mean+4*math.Sqrt(mean))), seed: maphash.MakeSeed(), checkWAL: true}
+	c := &userCache{wal: wal, perShard: max(1, int(mean+4*math.Sqrt(mean))), seed: maphash.MakeSeed(), checkWAL: true,
+		turn: make(chan struct{}, 1)}
+	// Absent users get an eighth as much room, apart: reads of made-up SIDs,
+	// however many, never push out the users that exist.
+	c.absentMax = max(1, c.perShard/8)
 	for i := range c.shards {
 		c.shards[i].m = make(map[flexapi.UserKey]cachedUser)
+		c.shards[i].absent = make(map[flexapi.UserKey]uint64)
 	}
 	c.state.Store(&cacheState{header: wal.header()})
 	return c
@@ -111,6 +120,9 @@ func (c *userCache) get(key flexapi.UserKey) (cachedUser, bool, *cacheState) {
 	sh := c.shard(key)
 	sh.mu.RLock()
 	e, ok := sh.m[key]
+	if !ok {
+		e.epoch, ok = sh.absent[key]
+	}
 	sh.mu.RUnlock()
 	return e, ok && e.epoch == st.epoch, st
 }
@@ -129,23 +141,44 @@ func (c *userCache) put(st *cacheState, key flexapi.UserKey, e cachedUser) {
 	if c.state.Load() != st {
 		return
 	}
-	if _, ok := sh.m[key]; !ok && len(sh.m) >= c.perShard {
-		for k := range sh.m { // an arbitrary entry: map order is random
-			delete(sh.m, k)
-			c.evictions.Add(1)
-			break
-		}
+	if !e.found {
+		makeRoom(sh.absent, key, c.absentMax, &c.evictions)
+		sh.absent[key] = e.epoch
+		return
 	}
+	makeRoom(sh.m, key, c.perShard, &c.evictions)
 	sh.m[key] = e
 }
 
-// writeBegun marks a write of this process as under way, and returns the
-// function that accounts for it, to be called with the header read once the
-// write lock was held, the header after the commit, and the users written
-// (nil: unknown, which forgets everything).
-func (c *userCache) writeBegun() func(before, after walHeader, keys []flexapi.UserKey) {
+// makeRoom evicts an arbitrary entry of m (map order is random) when key is
+// new and m holds limit already.
+func makeRoom[V any](m map[flexapi.UserKey]V, key flexapi.UserKey, limit int, evictions *atomic.Uint64) {
+	if _, ok := m[key]; ok || len(m) < limit {
+		return
+	}
+	for k := range m {
+		delete(m, k)
+		evictions.Add(1)
+		return
+	}
+}
+
+// writeBegun waits for this process's write turn, marks a write as under
+// way, and returns the function that accounts for it and ends the turn, to
+// be called with the header read once the write lock was held, the header
+// after the commit, and the users written (nil: unknown, which forgets
+// everything). The store has one write connection, so writes queue anyway;
+// the turn makes each one's bookkeeping come before the next one's BEGIN, so
+// that each finds the cache at the header just before its own commit.
+func (c *userCache) writeBegun(ctx context.Context) (func(before, after walHeader, keys []flexapi.UserKey), error) {
+	select {
+	case c.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	c.writes.Add(1)
 	return func(before, after walHeader, keys []flexapi.UserKey) {
+		defer func() { <-c.turn }()
 		defer c.writes.Add(-1)
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -159,24 +192,24 @@ func (c *userCache) writeBegun() func(before, after walHeader, keys []flexapi.Us
 				sh := c.shard(k)
 				sh.mu.Lock()
 				delete(sh.m, k)
+				delete(sh.absent, k) // a user provisioned
 				sh.mu.Unlock()
 			}
 		default:
 			c.state.Store(&cacheState{header: after, epoch: st.epoch + 1})
 		}
-	}
+	}, nil
 }
 
-// len counts the entries held, live or not.
-func (c *userCache) len() int {
-	n := 0
+// len counts the users and the absent users held, live or not.
+func (c *userCache) len() (users, absent int) {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.RLock()
-		n += len(sh.m)
+		users, absent = users+len(sh.m), absent+len(sh.absent)
 		sh.mu.RUnlock()
 	}
-	return n
+	return users, absent
 }
 
 // only names one user written, for inTxFor.

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/flexapi/flexapi"
 	"github.com/flexapi/flexapi/internal/pgtest"
@@ -262,6 +263,104 @@ func TestOwnWritesForgetOnlyTheirUsers(t *testing.T) {
 	}
 }
 
+// Concurrent writes of this process keep the rest cached too: each write's
+// bookkeeping is done before the next write begins, so that each finds the
+// cache at the header just before its own commit.
+func TestConcurrentOwnWritesForgetOnlyTheirUsers(t *testing.T) {
+	s := coherenceStore(t, filepath.Join(t.TempDir(), "flexapi.db"))
+	keys := coherenceKeys()
+	ctx := context.Background()
+	kept, written := keys[0], keys[1:]
+	if _, err := s.User(ctx, kept); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 32 {
+		k := written[w%len(written)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range 20 {
+				email := fmt.Sprintf("w%d-%d@example.com", w, n)
+				if _, err := s.UpdateUser(ctx, k, flexapi.UserUpdate{Email: &email}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if !cached(s, kept) {
+		t.Error("after 640 concurrent writes of other users, the cache forgot the one not written")
+	}
+}
+
+// A write of this process that begins while another's bookkeeping is still
+// to come waits for it: else it would find the cache a commit behind, and
+// forget everything.
+func TestOwnWriteWaitsForTheLastOnesBookkeeping(t *testing.T) {
+	s := coherenceStore(t, filepath.Join(t.TempDir(), "flexapi.db"))
+	keys := coherenceKeys()
+	ctx := context.Background()
+	if _, err := s.User(ctx, keys[0]); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	s.afterCommit = func() {
+		s.afterCommit = nil
+		go func() {
+			email := "second@example.com"
+			_, err := s.UpdateUser(ctx, keys[2], flexapi.UserUpdate{Email: &email})
+			second <- err
+		}()
+		time.Sleep(50 * time.Millisecond) // room for the second write to commit, were it not held
+	}
+	email := "first@example.com"
+	if _, err := s.UpdateUser(ctx, keys[1], flexapi.UserUpdate{Email: &email}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if !cached(s, keys[0]) {
+		t.Error("two writes of other users in a row made the cache forget the one not written")
+	}
+}
+
+// A write of this process that changes nothing does not pass another
+// process's commit, made just after it, for its own.
+func TestEmptyOwnWriteDoesNotHideAnotherCommit(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "flexapi.db")
+	s := coherenceStore(t, db)
+	other, err := Open(context.Background(), db, CacheUsers(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	keys := coherenceKeys()
+	ctx := context.Background()
+	same, err := s.User(ctx, keys[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.User(ctx, keys[0]); err != nil {
+		t.Fatal(err)
+	}
+	email := "elsewhere@example.com"
+	s.afterCommit = func() {
+		s.afterCommit = nil
+		if _, err := other.UpdateUser(ctx, keys[0], flexapi.UserUpdate{Email: &email}); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := s.UpdateUser(ctx, keys[1], flexapi.UserUpdate{Email: same.Email}); err != nil { // changes nothing
+		t.Fatal(err)
+	}
+	if u, err := s.User(ctx, keys[0]); err != nil || u.Email == nil || *u.Email != email {
+		t.Fatalf("after another process's write: %v, %v; want %s", u.Email, err, email)
+	}
+}
+
 func cached(s *Store, key flexapi.UserKey) bool {
 	_, hit, _ := s.cache.get(key)
 	return hit
@@ -291,11 +390,25 @@ func TestCacheIsBounded(t *testing.T) {
 	if !cached(s, absent) {
 		t.Error("a read of an absent user is not cached")
 	}
-	if n := s.cache.len(); n > s.CacheSize() || s.CacheSize() < 128 || s.CacheSize() > 4*128 {
-		t.Errorf("the cache holds %d users, room for %d, asked for 128", n, s.CacheSize())
+	held, _ := s.cache.len()
+	if held > s.CacheSize() || held < 128 || s.CacheSize() > 4*128 {
+		t.Errorf("the cache holds %d users, room for %d, asked for 128", held, s.CacheSize())
 	}
 	if _, err := s.User(ctx, absent); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
 		t.Fatalf("absent user from the cache: %v", err)
+	}
+	// Reads of many made-up SIDs take room of their own, bounded, and push
+	// out no user.
+	for i := range 2000 {
+		k := absent
+		k.FlexUserSID = fmt.Sprintf("FU%032d", 1000+i)
+		if _, err := s.User(ctx, k); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+			t.Fatalf("absent user: %v", err)
+		}
+	}
+	users, absents := s.cache.len()
+	if users != held || absents > s.CacheSize()/8+cacheShards || absents < 10 {
+		t.Errorf("after 2,000 absent users: %d users held (%d before), %d absent ones", users, held, absents)
 	}
 }
 
@@ -368,7 +481,7 @@ func BenchmarkCachedUserMemory(b *testing.B) {
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		if got := s.cache.len(); got != n {
+		if got, _ := s.cache.len(); got != n {
 			b.Fatalf("the cache holds %d users, want %d", got, n)
 		}
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/user")

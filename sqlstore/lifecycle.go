@@ -31,7 +31,7 @@ func (s *Store) ProvisionUser(ctx context.Context, account, instance string, p f
 		case err != nil:
 			return err
 		case !p.Apply(&u):
-			return nil
+			return errNothingWritten
 		}
 		u.Version++
 		u.UpdatedDate = now
@@ -51,7 +51,7 @@ func (s *Store) DeprovisionUser(ctx context.Context, key flexapi.UserKey) error 
 		}
 		now := s.now().UTC().Truncate(1e9)
 		if !u.Deactivate(now) {
-			return nil
+			return errNothingWritten
 		}
 		u.Version++
 		u.UpdatedDate = now

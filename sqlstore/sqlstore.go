@@ -37,16 +37,19 @@ var migrations embed.FS
 // processes on one database (the admin commands next to a running server, or
 // replicas over one PostgreSQL).
 type Store struct {
-	write    *sql.DB // SQLite: one connection, so writers queue instead of failing busy
-	read     *sql.DB
-	file     *storeFile // SQLite on disk: the file the store must still be
-	now      func() time.Time
-	dialect  dialect
-	hot      hotStatements
-	reads    userReads
-	cache    *userCache // nil: every read asks the database
-	pin      *sql.Conn  // holds the -shm file open while the cache maps it
-	cacheOff string     // why there is no cache, when it was asked for
+	write   *sql.DB // SQLite: one connection, so writers queue instead of failing busy
+	read    *sql.DB
+	file    *storeFile // SQLite on disk: the file the store must still be
+	now     func() time.Time
+	dialect dialect
+	hot     hotStatements
+	reads   userReads
+	cache   *userCache // nil: every read asks the database
+	// afterCommit, for tests, runs between a write's commit and the cache's
+	// bookkeeping of it: where another process's commit can slip in.
+	afterCommit func()
+	pin         *sql.Conn // holds the -shm file open while the cache maps it
+	cacheOff    string    // why there is no cache, when it was asked for
 }
 
 // hotStatements are the reads of every request, prepared once: parsing the
@@ -494,17 +497,29 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // inTxFor is inTx for a write of the users that wrote names once fn has run
 // (they may depend on what fn found), so that the cache forgets only them.
+// fn returns errNothingWritten when it found nothing to change: the
+// transaction is then rolled back, and inTxFor returns nil.
 func (s *Store) inTxFor(ctx context.Context, wrote func() []flexapi.UserKey, fn func(*sql.Tx) error) error {
 	if err := s.file.check(); err != nil {
 		return err
 	}
 	var before walHeader
+	committed := false
 	if s.cache != nil {
-		done := s.cache.writeBegun()
+		done, err := s.cache.writeBegun(ctx)
+		if err != nil {
+			return wrap(err)
+		}
 		defer func() {
+			// Only a commit that wrote may pass for the next commit after
+			// before: were this one empty, a commit of another process just
+			// after it would pass for it.
 			var keys []flexapi.UserKey
-			if wrote != nil {
+			if committed && wrote != nil {
 				keys = wrote()
+			}
+			if s.afterCommit != nil {
+				s.afterCommit()
 			}
 			done(before, s.cache.wal.header(), keys)
 		}()
@@ -518,14 +533,25 @@ func (s *Store) inTxFor(ctx context.Context, wrote func() []flexapi.UserKey, fn 
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
+		if errors.Is(err, errNothingWritten) {
+			return nil
+		}
 		return wrap(err)
 	}
 	if err := s.file.check(); err != nil {
 		tx.Rollback()
 		return err
 	}
-	return wrap(tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return wrap(err)
+	}
+	committed = true
+	return nil
 }
+
+// errNothingWritten is what a write's fn returns when it found nothing to
+// change.
+var errNothingWritten = errors.New("sqlstore: nothing to write")
 
 // wrap turns driver errors into flexapi errors where users can act on them.
 func wrap(err error) error {

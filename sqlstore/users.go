@@ -220,7 +220,7 @@ func (s *Store) UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi
 			return flexapi.PreconditionFailed(u.Version)
 		}
 		if !upd.Apply(&u) {
-			return nil
+			return errNothingWritten
 		}
 		u.Version++
 		u.UpdatedDate = s.now().UTC().Truncate(1e9)

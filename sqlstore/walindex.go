@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -122,10 +123,24 @@ const (
 )
 
 // nextCommit reports whether h is the header of the very next commit after
-// prev: both copies whole, the change counter one further, the same WAL.
+// prev: both copies whole, the change counter one further, and the same WAL
+// or the WAL started over. SQLite starts it over (salt-1 one further, as a
+// big-endian number, salt-2 new) without moving the change counter: in the
+// commit of the writer that finds it checkpointed, or in a RESTART or
+// TRUNCATE checkpoint, which changes no data.
 func (prev walHeader) nextCommit(h walHeader) bool {
-	return prev.whole() && h.whole() && h[hdrChange] == prev[hdrChange]+1 &&
-		h[hdrSalt1] == prev[hdrSalt1] && h[hdrSalt2] == prev[hdrSalt2]
+	if !prev.whole() || !h.whole() || h[hdrChange] != prev[hdrChange]+1 {
+		return false
+	}
+	sameWAL := h[hdrSalt1] == prev[hdrSalt1] && h[hdrSalt2] == prev[hdrSalt2]
+	return sameWAL || bigEndian(h[hdrSalt1]) == bigEndian(prev[hdrSalt1])+1
+}
+
+// bigEndian reads a word of the header that SQLite stores big-endian.
+func bigEndian(w uint32) uint32 {
+	var b [4]byte
+	binary.NativeEndian.PutUint32(b[:], w)
+	return binary.BigEndian.Uint32(b[:])
 }
 
 // whole reports whether both copies agree, as they do between commits.
