@@ -142,11 +142,9 @@ func ensureWrk() error {
 
 // result is one load run.
 type result struct {
-	store, scenario string
-	users           int
-	rps             float64
-	p50, p99        time.Duration
-	errors          int
+	rps      float64
+	p50, p99 time.Duration
+	errors   int
 }
 
 // startRow is a server's start-up and memory.
@@ -192,7 +190,7 @@ func wrkRun(c config, url, mode string, users int) (result, error) {
 	if mode != "miss" { // a miss is a 404 by design
 		errs += w.StatusErrors
 	}
-	return result{scenario: mode, users: users, rps: float64(w.Requests) / w.Seconds,
+	return result{rps: float64(w.Requests) / w.Seconds,
 		p50: time.Duration(w.P50us) * time.Microsecond, p99: time.Duration(w.P99us) * time.Microsecond, errors: errs}, nil
 }
 
