@@ -130,7 +130,7 @@ func TestBatchedReadsSeeAcknowledgedWrites(t *testing.T) {
 }
 
 func testBatchedReadsSeeAcknowledgedWrites(t *testing.T, dsn string) {
-	s := open(t, dsn)
+	s := open(t, dsn, CacheUsers(0)) // the batched queries themselves (the cache's coherence: cache_test.go)
 	a, _ := twoTenants(t, s, 4)
 	writer := open(t, dsn)
 	biggest := biggestBatch(s)

@@ -11,8 +11,8 @@ import (
 )
 
 // DefaultCacheUsers is how many users an embedded store keeps in memory
-// unless told otherwise: about 90 MiB of them (BenchmarkCachedUserMemory
-// measures some 940 bytes a user).
+// unless told otherwise: about 50 MiB of them (BenchmarkCachedUserMemory
+// measures some 500 bytes a user).
 const DefaultCacheUsers = 100_000
 
 // userCache keeps users read from a SQLite file in memory without giving up
@@ -50,19 +50,20 @@ type cacheState struct {
 	epoch  uint64
 }
 
+// cacheShard holds users, and apart the keys of users found absent, by a
+// hash of their key: maps without pointers in their keys, whose entries
+// have one pointer each (packedUser).
 type cacheShard struct {
 	mu     sync.RWMutex
-	m      map[flexapi.UserKey]cachedUser
-	absent map[flexapi.UserKey]uint64 // the epoch each was found absent in
-	_      [32]byte                   // a cache line of its own
+	m      map[uint64]cachedUser
+	absent map[uint64]cachedUser // only the key's SIDs packed
+	_      [32]byte              // a cache line of its own
 }
 
-// cachedUser is a user as read, or found true false for a user that does not
-// exist (for that account).
+// cachedUser is a user as read in an epoch.
 type cachedUser struct {
-	epoch uint64
-	found bool
-	user  flexapi.User
+	epoch  uint64
+	packed packedUser
 }
 
 func newUserCache(wal *walIndex, size int) *userCache {
@@ -76,15 +77,17 @@ func newUserCache(wal *walIndex, size int) *userCache {
 	// however many, never push out the users that exist.
 	c.absentMax = max(1, c.perShard/8)
 	for i := range c.shards {
-		c.shards[i].m = make(map[flexapi.UserKey]cachedUser)
-		c.shards[i].absent = make(map[flexapi.UserKey]uint64)
+		c.shards[i].m = make(map[uint64]cachedUser)
+		c.shards[i].absent = make(map[uint64]cachedUser)
 	}
 	c.state.Store(&cacheState{header: wal.header()})
 	return c
 }
 
-func (c *userCache) shard(key flexapi.UserKey) *cacheShard {
-	return &c.shards[maphash.String(c.seed, key.FlexUserSID)%cacheShards]
+// hashed is key's hash, which keys the maps, and its shard.
+func (c *userCache) hashed(key flexapi.UserKey) (uint64, *cacheShard) {
+	h := maphash.Comparable(c.seed, key)
+	return h, &c.shards[h%cacheShards]
 }
 
 // current returns the state valid now, or nil when the database changed in
@@ -110,57 +113,60 @@ func (c *userCache) current() *cacheState {
 	return st
 }
 
-// get returns the cached answer for key, and the state to fill the cache
-// with if there is none (nil: do not fill).
-func (c *userCache) get(key flexapi.UserKey) (cachedUser, bool, *cacheState) {
-	st := c.current()
-	if st == nil {
-		return cachedUser{}, false, nil
+// get returns the cached answer for key: hit when there is one, found when
+// the user exists, and the state to fill the cache with if there is none
+// (nil: do not fill).
+func (c *userCache) get(key flexapi.UserKey) (u flexapi.User, found, hit bool, st *cacheState) {
+	if st = c.current(); st == nil {
+		return u, false, false, nil
 	}
-	sh := c.shard(key)
+	h, sh := c.hashed(key)
 	sh.mu.RLock()
-	e, ok := sh.m[key]
-	if !ok {
-		e.epoch, ok = sh.absent[key]
+	e, ok := sh.m[h]
+	found = ok && e.epoch == st.epoch && e.packed.is(key)
+	if !found {
+		e, ok = sh.absent[h]
+		hit = ok && e.epoch == st.epoch && e.packed.is(key)
 	}
 	sh.mu.RUnlock()
-	return e, ok && e.epoch == st.epoch, st
+	if found {
+		return e.packed.user(), true, true, st
+	}
+	return u, false, hit, st
 }
 
-// put keeps what a read begun in state st found, unless the cache moved
-// since: then the read may predate a write the cache has since accounted for.
-func (c *userCache) put(st *cacheState, key flexapi.UserKey, e cachedUser) {
+// put keeps what a read begun in state st found, the user or (u nil) that
+// key's user is absent, unless the cache moved since: then the read may
+// predate a write the cache has since accounted for.
+func (c *userCache) put(st *cacheState, key flexapi.UserKey, u *flexapi.User) {
 	if st == nil {
 		return
 	}
-	e.epoch = st.epoch
-	e.user.Roles = e.user.Roles[:len(e.user.Roles):len(e.user.Roles)] // an append by a reader copies
-	sh := c.shard(key)
+	e := cachedUser{epoch: st.epoch}
+	limit := 0
+	if u != nil {
+		e.packed, limit = pack(*u), c.perShard
+	} else {
+		e.packed, limit = pack(flexapi.User{AccountSID: key.AccountSID, InstanceSID: key.InstanceSID, FlexUserSID: key.FlexUserSID}), c.absentMax
+	}
+	h, sh := c.hashed(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if c.state.Load() != st {
 		return
 	}
-	if !e.found {
-		makeRoom(sh.absent, key, c.absentMax, &c.evictions)
-		sh.absent[key] = e.epoch
-		return
+	into := sh.m
+	if u == nil {
+		into = sh.absent
 	}
-	makeRoom(sh.m, key, c.perShard, &c.evictions)
-	sh.m[key] = e
-}
-
-// makeRoom evicts an arbitrary entry of m (map order is random) when key is
-// new and m holds limit already.
-func makeRoom[V any](m map[flexapi.UserKey]V, key flexapi.UserKey, limit int, evictions *atomic.Uint64) {
-	if _, ok := m[key]; ok || len(m) < limit {
-		return
+	if _, ok := into[h]; !ok && len(into) >= limit {
+		for k := range into { // an arbitrary entry: map order is random
+			delete(into, k)
+			c.evictions.Add(1)
+			break
+		}
 	}
-	for k := range m {
-		delete(m, k)
-		evictions.Add(1)
-		return
-	}
+	into[h] = e
 }
 
 // writeBegun waits for this process's write turn, marks a write as under
@@ -189,10 +195,10 @@ func (c *userCache) writeBegun(ctx context.Context) (func(before, after walHeade
 		case keys != nil && st.header == before && before.nextCommit(after):
 			c.state.Store(&cacheState{header: after, epoch: st.epoch})
 			for _, k := range keys {
-				sh := c.shard(k)
+				h, sh := c.hashed(k)
 				sh.mu.Lock()
-				delete(sh.m, k)
-				delete(sh.absent, k) // a user provisioned
+				delete(sh.m, h) // or a user of the same hash: forgotten too, harmlessly
+				delete(sh.absent, h)
 				sh.mu.Unlock()
 			}
 		default:

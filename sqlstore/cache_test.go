@@ -362,7 +362,7 @@ func TestEmptyOwnWriteDoesNotHideAnotherCommit(t *testing.T) {
 }
 
 func cached(s *Store, key flexapi.UserKey) bool {
-	_, hit, _ := s.cache.get(key)
+	_, _, hit, _ := s.cache.get(key)
 	return hit
 }
 
@@ -469,7 +469,7 @@ func BenchmarkCachedUserMemory(b *testing.B) {
 	users = nil
 	for b.Loop() {
 		for i := range s.cache.shards {
-			s.cache.shards[i].m = make(map[flexapi.UserKey]cachedUser) // the old ones are garbage by the next GC
+			s.cache.shards[i].m = make(map[uint64]cachedUser) // the old ones are garbage by the next GC
 		}
 		var before, after runtime.MemStats
 		runtime.GC()

@@ -174,25 +174,24 @@ type querier interface {
 // key's account.
 //
 // Users come from memory when the store has a cache and nothing was
-// committed since they were read; the user returned then shares its strings
-// and roles with the cache, and must not be changed in place.
+// committed since they were read.
 func (s *Store) User(ctx context.Context, key flexapi.UserKey) (flexapi.User, error) {
 	if s.cache == nil {
 		return s.reads.read(ctx, key)
 	}
-	e, hit, st := s.cache.get(key)
-	if hit {
-		if !e.found {
-			return flexapi.User{}, flexapi.Errorf(flexapi.ENOTFOUND, "not found")
-		}
-		return e.user, nil
+	u, found, hit, st := s.cache.get(key)
+	switch {
+	case found:
+		return u, nil
+	case hit:
+		return flexapi.User{}, flexapi.Errorf(flexapi.ENOTFOUND, "not found")
 	}
 	u, err := s.reads.read(ctx, key)
 	switch code := flexapi.ErrorCode(err); {
 	case err == nil:
-		s.cache.put(st, key, cachedUser{found: true, user: u})
+		s.cache.put(st, key, &u)
 	case code == flexapi.ENOTFOUND:
-		s.cache.put(st, key, cachedUser{})
+		s.cache.put(st, key, nil)
 	}
 	return u, err
 }
