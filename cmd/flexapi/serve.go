@@ -180,11 +180,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if tlsConfig != nil {
 		scheme = "https"
 	}
-	fmt.Fprintf(e.stdout, "flexapi listening on %s://%s (store %s)\n", scheme, ln.Addr(), sqlstore.Redact(o.db))
-	logger.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.Redact(o.db), "cache_users", store.CacheSize())
+	// One write: whoever waits for the listening line has the demo's lines too.
+	var banner strings.Builder
+	fmt.Fprintf(&banner, "flexapi listening on %s://%s (store %s)\n", scheme, ln.Addr(), sqlstore.Redact(o.db))
 	if o.demo {
-		printDemo(e.stdout, scheme, ln.Addr(), demoToken, o.adminToken, o.caFile())
+		printDemo(&banner, scheme, ln.Addr(), demoToken, o.adminToken, o.caFile())
 	}
+	io.WriteString(e.stdout, banner.String())
+	logger.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.Redact(o.db), "cache_users", store.CacheSize())
 	return serveUntilDone(ctx, srv, ln, o.shutdownTimeout, logger)
 }
 
