@@ -345,7 +345,7 @@ func (b *bench) report(c config) {
 		vsBaseline := spanned(s.rounds, ratio)
 		vsContract := "-"
 		if s != contract {
-			vsContract = fmt.Sprintf("%.2f", median(s.rounds, func(r round) float64 { return ratio(r) / median(contract.rounds, ratio) }))
+			vsContract = fmt.Sprintf("%.2f", median(against(s, contract), ratio))
 		}
 		p99 := fmt.Sprintf("%.2f", median(s.rounds, p99Ratio))
 		if s.raw != nil {
@@ -385,11 +385,18 @@ func (b *bench) reportWholeCache() {
 	if whole == nil || small == nil || len(whole.rounds) != len(small.rounds) {
 		return
 	}
-	per := make([]round, len(whole.rounds))
-	for i := range per { // a round of ratios: run = the large one's, baseline = the small one's
-		per[i] = round{run: result{rps: ratio(whole.rounds[i])}, baseline: result{rps: ratio(small.rounds[i])}}
-	}
+	per := against(whole, small)
 	fmt.Printf("\nfetch at %d users, cache holding all: %s × fetch at %d users\n", whole.users, spanned(per, ratio), small.users)
+}
+
+// against pairs each round of s with the same round of yardstick, each as
+// its ratio to its own bare baseline run.
+func against(s, yardstick *subject) []round {
+	out := make([]round, len(s.rounds))
+	for i, r := range s.rounds {
+		out[i] = round{run: result{rps: ratio(r)}, baseline: result{rps: ratio(yardstick.rounds[i])}}
+	}
+	return out
 }
 
 func rawRounds(s *subject) []round {
