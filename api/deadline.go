@@ -23,12 +23,6 @@ type requestContext struct {
 	released bool
 }
 
-func newRequestContext(parent context.Context, ri *requestInfo, timeout time.Duration) *requestContext {
-	c := &requestContext{}
-	c.init(parent, ri, time.Now().Add(timeout))
-	return c
-}
-
 // init readies a requestContext in place (observe allocates it with the
 // rest of the request's state).
 func (c *requestContext) init(parent context.Context, ri *requestInfo, deadline time.Time) {

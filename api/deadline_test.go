@@ -82,3 +82,9 @@ func TestRequestContextFollowsItsParent(t *testing.T) {
 		t.Error("Done stays open after the parent's cancellation")
 	}
 }
+
+func newRequestContext(parent context.Context, ri *requestInfo, timeout time.Duration) *requestContext {
+	c := &requestContext{}
+	c.init(parent, ri, time.Now().Add(timeout))
+	return c
+}

@@ -112,10 +112,10 @@ func writeBody(w http.ResponseWriter, status int, body []byte) {
 
 // netHTTPBuffer is what net/http holds of a response before it sends any of
 // it. A body that fits, written by a handler that then returns, gets its
-// Content-Length from net/http itself, outside the header map: every header
+// Content-Length from net/http itself, outside the header map (every header
 // in the map costs a hash, a copy at WriteHeader, a sort and a check when
-// written, and a map of more than eight grows into a table. A larger body
-// states its length here, or it would go out chunked.
+// written). A larger body states its length here, or it would go out
+// chunked.
 const netHTTPBuffer = 2048
 
 // jsonType is shared by every response: header values are only ever

@@ -59,8 +59,10 @@ func (s *server) observe(next http.Handler) http.Handler {
 		ri, rec := &x.info, &x.rec
 		ri.id = newRequestID()
 		ri.idHeader[0] = ri.id
-		w.Header()["Twilio-Request-Id"] = ri.idHeader[:] // keys canonical already: no Set
-		if r.URL.Path != "/metrics" {                    // what the server counts is not for other origins' scripts
+		// Headers are assigned by their canonical keys: Set would canonicalise
+		// each again.
+		w.Header()["Twilio-Request-Id"] = ri.idHeader[:]
+		if r.URL.Path != "/metrics" { // what the server counts is not for other origins' scripts
 			s.cors.apply(w.Header(), r.Header.Get("Origin"))
 		}
 		if r.ContentLength != 0 {

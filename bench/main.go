@@ -287,12 +287,10 @@ func generate(path string, n int) error {
 // startServe starts `flexapi serve` on db and returns it once /readyz says
 // ready, with the time that took.
 func startServe(c config, db string, flags ...string) (*process, time.Duration, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, 0, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	cmd := exec.Command(c.flexapi, append([]string{"serve", "--db", db, "--addr", addr, "--log-format", "json"}, flags...)...)
 	cmd.Stdout, cmd.Stderr = nil, nil // the null device: the log is written, as in production, and dropped
 	start := time.Now()
@@ -305,6 +303,17 @@ func startServe(c config, db string, flags ...string) (*process, time.Duration, 
 		return nil, 0, err
 	}
 	return p, time.Since(start), nil
+}
+
+// freeAddr is a loopback address with a port free now, for a server to
+// listen on.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 func waitReady(url string) (time.Duration, error) {

@@ -25,17 +25,16 @@ func startPrism() (*process, error) {
 			return nil, fmt.Errorf("npm ci in %s: %v\n%s", prismDir, err, out)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().(*net.TCPAddr)
-	ln.Close()
-	cmd := exec.Command(prism, "mock", "--host", "127.0.0.1", "--port", fmt.Sprint(addr.Port), "api/openapi.json")
+	host, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(prism, "mock", "--host", host, "--port", port, "api/openapi.json")
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &process{cmd: cmd, addr: addr.String()}
+	p := &process{cmd: cmd, addr: addr}
 	if _, err := waitReady(p.url() + "/healthz"); err != nil {
 		p.stop()
 		return nil, err

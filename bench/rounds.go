@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,7 +131,11 @@ func (b *bench) setUpEmbedded(c config, n int, everyScenario bool) error {
 		return err
 	}
 	b.starts = append(b.starts, startRow{users: n, importRate: rate, startup: startups[1], server: p})
-	b.add("embedded", "fetch", "fetch", n, p)
+	if everyScenario {
+		b.addEveryScenario("embedded", n, p)
+	} else {
+		b.add("embedded", "fetch", "fetch", n, p)
+	}
 	if n > sqlstore.DefaultCacheUsers {
 		// And with a cache that holds every user, as --cache-size allows.
 		whole, err := b.serve(c, db, n, "--cache-size", strconv.Itoa(n))
@@ -142,11 +145,25 @@ func (b *bench) setUpEmbedded(c config, n int, everyScenario bool) error {
 		b.starts = append(b.starts, startRow{users: n, cache: n, importRate: rate, startup: startups[1], server: whole})
 		b.add("embedded", "fetch, whole cache", "fetch", n, whole)
 	}
-	if everyScenario {
-		for _, mode := range []string{"miss", "healthz", "update", "mixed"} {
-			b.add("embedded", mode, mode, n, p)
+	if !everyScenario {
+		return nil
+	}
+	return b.rawStore(db+".raw", b.subject("embedded", "update"))
+}
+
+// addEveryScenario adds fetch, miss, /healthz, update and mixed against p.
+func (b *bench) addEveryScenario(store string, n int, p *process) {
+	for _, mode := range []string{"fetch", "miss", "healthz", "update", "mixed"} {
+		b.add(store, mode, mode, n, p)
+	}
+}
+
+// subject is the store's subject of that scenario.
+func (b *bench) subject(store, scenario string) *subject {
+	for _, s := range b.subjects {
+		if s.store == store && s.scenario == scenario {
+			return s
 		}
-		return b.rawStore(db+".raw", b.subjects[len(b.subjects)-2])
 	}
 	return nil
 }
@@ -196,8 +213,8 @@ func (b *bench) setUpPostgres(c config, n int) error {
 		return err
 	}
 	b.servers = append(b.servers, p)
-	b.add("postgres", "fetch", "fetch", n, p)
-	return b.rawStore(dsn, b.add("postgres", "update", "update", n, p))
+	b.addEveryScenario("postgres", n, p)
+	return b.rawStore(dsn, b.subject("postgres", "update"))
 }
 
 // measure runs the rounds: in each, every subject once, in a new random
@@ -229,12 +246,10 @@ func (b *bench) measure(c config) error {
 // startBaseline starts the bare baseline, or with contract the baseline that
 // also does the wire contract's per-response work (bench/baseline.go).
 func startBaseline(c config, contract bool) (*process, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err

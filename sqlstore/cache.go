@@ -32,8 +32,8 @@ type userCache struct {
 	absentMax int // absent users, in room of their own
 	state     atomic.Pointer[cacheState]
 	mu        sync.Mutex    // serialises changes of state
-	writes    atomic.Int32  // this process's writes between BEGIN and their bookkeeping
-	turn      chan struct{} // one write at a time, from BEGIN to its bookkeeping
+	turn      chan struct{} // one write of this process at a time, from BEGIN to its bookkeeping
+	writing   atomic.Bool   // the turn is held: for readers, which do not take it
 	seed      maphash.Seed
 	shards    [cacheShards]cacheShard
 	checkWAL  bool // false only in the test that shows what the check is for
@@ -101,7 +101,7 @@ func (c *userCache) current() *cacheState {
 	if h == st.header {
 		return st
 	}
-	if c.writes.Load() > 0 {
+	if c.writing.Load() {
 		return nil // its bookkeeping will say what changed
 	}
 	c.mu.Lock()
@@ -142,22 +142,20 @@ func (c *userCache) put(st *cacheState, key flexapi.UserKey, u *flexapi.User) {
 	if st == nil {
 		return
 	}
-	e := cachedUser{epoch: st.epoch}
-	limit := 0
-	if u != nil {
-		e.packed, limit = pack(*u), c.perShard
-	} else {
-		e.packed, limit = pack(flexapi.User{AccountSID: key.AccountSID, InstanceSID: key.InstanceSID, FlexUserSID: key.FlexUserSID}), c.absentMax
+	absent := u == nil
+	if absent {
+		u = &flexapi.User{AccountSID: key.AccountSID, InstanceSID: key.InstanceSID, FlexUserSID: key.FlexUserSID}
 	}
+	e := cachedUser{epoch: st.epoch, packed: pack(*u)}
 	h, sh := c.hashed(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if c.state.Load() != st {
 		return
 	}
-	into := sh.m
-	if u == nil {
-		into = sh.absent
+	into, limit := sh.m, c.perShard
+	if absent {
+		into, limit = sh.absent, c.absentMax
 	}
 	if _, ok := into[h]; !ok && len(into) >= limit {
 		for k := range into { // an arbitrary entry: map order is random
@@ -182,10 +180,10 @@ func (c *userCache) writeBegun(ctx context.Context) (func(before, after walHeade
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	c.writes.Add(1)
+	c.writing.Store(true)
 	return func(before, after walHeader, keys []flexapi.UserKey) {
 		defer func() { <-c.turn }()
-		defer c.writes.Add(-1)
+		defer c.writing.Store(false)
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		st := c.state.Load()
