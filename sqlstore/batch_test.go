@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -35,7 +37,7 @@ func open(t *testing.T, dsn string, opts ...Option) *Store {
 func biggestBatch(s *Store) *atomic.Int64 {
 	var biggest atomic.Int64
 	lookup := s.reads.lookup
-	s.reads.lookup = func(ctx context.Context, keys []flexapi.UserKey) (*sql.Rows, error) {
+	s.reads.lookup = func(ctx context.Context, keys []flexapi.UserKey) ([]flexapi.User, error) {
 		for n := int64(len(keys)); n > biggest.Load(); {
 			if biggest.CompareAndSwap(biggest.Load(), n) {
 				break
@@ -235,7 +237,7 @@ func TestBatchedReadGivesUpWhileItsQueryHangs(t *testing.T) {
 	a, _ := twoTenants(t, s, 1)
 	release := make(chan struct{})
 	lookup := s.reads.lookup
-	s.reads.lookup = func(ctx context.Context, keys []flexapi.UserKey) (*sql.Rows, error) {
+	s.reads.lookup = func(ctx context.Context, keys []flexapi.UserKey) ([]flexapi.User, error) {
 		<-release
 		return lookup(context.Background(), keys)
 	}
@@ -258,4 +260,112 @@ func TestBatchedReadGivesUpWhileItsQueryHangs(t *testing.T) {
 	if u, err := s.User(context.Background(), a[0]); err != nil || u.FlexUserSID != a[0].FlexUserSID {
 		t.Errorf("read after the store answers again: %+v, %v", u, err)
 	}
+}
+
+// A read whose pooled connection PostgreSQL has dropped (a restart, or an
+// operator ending its backend) is asked again on a new one: the request is
+// served, not failed with a 503.
+func TestReadsOutliveDroppedConnections(t *testing.T) {
+	dsn := pgtest.URL(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("flexapi_dropped_%d", rand.Int64())
+	q := u.Query()
+	q.Set("application_name", name)
+	u.RawQuery = q.Encode()
+	s := open(t, u.String())
+	a, _ := twoTenants(t, s, 8)
+	readAll := func() error {
+		var wg sync.WaitGroup
+		errs := make(chan error, len(a))
+		for _, k := range a { // at once, so that every connection of the reads is used
+			wg.Go(func() {
+				if _, err := s.User(context.Background(), k); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		return <-errs
+	}
+	if err := readAll(); err != nil {
+		t.Fatal(err)
+	}
+
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var ended int
+	if err := admin.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
+		name).Scan(&ended); err != nil || ended == 0 {
+		t.Fatalf("ended %d backends: %v", ended, err)
+	}
+	for left := 1; left > 0; time.Sleep(5 * time.Millisecond) { // until they are gone
+		if err := admin.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, name).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if err := readAll(); err != nil {
+			t.Fatalf("a read after its connections were dropped: %v", err)
+		}
+	}
+}
+
+// The reads of users decode every column as written, alone and in batches:
+// set and unset optional strings (an empty one too), multi-byte text, roles
+// unknown, empty and several, deactivated or not. On PostgreSQL they have a
+// decoder of their own (scanPostgresUser); the store's other reads, through
+// database/sql, must agree with it.
+func TestReadsDecodeEveryColumn(t *testing.T) {
+	pgtest.EachStore(t, func(t *testing.T, dsn string) {
+		s := open(t, dsn, CacheUsers(0))
+		twoTenants(t, s, 0)
+		ctx := context.Background()
+		str := func(s string) *string { return &s }
+		date := func(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+		full := flexapi.User{UserSID: str("US1"), WorkerSID: str("WK1"), WorkspaceSID: str("WS1"), FlexTeamSID: str("QO1"),
+			Username: str("agent.1"), FullName: str("Ágnes 日本 \"q\" \\"), Email: str(""), Locale: str("en-US"),
+			Roles: []string{"agent", "", `super"visor`}, WorkerAttributes: `{"skills":["x"]}`, Version: 41,
+			CreatedDate: date(1764650000), UpdatedDate: date(1764650001), DeactivatedDate: date(1764650002)}
+		some := flexapi.User{Locale: str("fr"), Roles: []string{}, CreatedDate: date(1), UpdatedDate: date(2)}
+		bare := flexapi.User{CreatedDate: date(1764650000), UpdatedDate: date(1764650000)}
+		want := map[flexapi.UserKey]flexapi.User{}
+		for i, u := range []flexapi.User{full, some, bare} {
+			u.AccountSID, u.InstanceSID, u.FlexUserSID = "AC000000000000000000000000000000a1", fmt.Sprintf("GO%032d", 1), fmt.Sprintf("FU%032d", i)
+			if err := s.CreateUser(ctx, &u); err != nil {
+				t.Fatal(err)
+			}
+			want[flexapi.UserKey{AccountSID: u.AccountSID, InstanceSID: u.InstanceSID, FlexUserSID: u.FlexUserSID}] = u
+		}
+		for key, u := range want {
+			got, err := s.User(ctx, key)
+			if err != nil || !reflect.DeepEqual(got, u) {
+				t.Errorf("read alone: %v\n%+v\nwant\n%+v", err, got, u)
+			}
+		}
+		var keys []flexapi.UserKey
+		for key := range want {
+			keys = append(keys, key)
+		}
+		batch, err := s.reads.lookup(ctx, keys)
+		if err != nil || len(batch) != len(want) {
+			t.Fatalf("a batch of %d: %d users, %v", len(keys), len(batch), err)
+		}
+		for _, got := range batch {
+			if u := want[flexapi.UserKey{AccountSID: got.AccountSID, InstanceSID: got.InstanceSID, FlexUserSID: got.FlexUserSID}]; !reflect.DeepEqual(got, u) {
+				t.Errorf("read in a batch:\n%+v\nwant\n%+v", got, u)
+			}
+		}
+		for got, err := range s.AllUsers(ctx, fmt.Sprintf("GO%032d", 1)) {
+			if u := want[flexapi.UserKey{AccountSID: got.AccountSID, InstanceSID: got.InstanceSID, FlexUserSID: got.FlexUserSID}]; err != nil || !reflect.DeepEqual(got, u) {
+				t.Errorf("listed: %v\n%+v\nwant\n%+v", err, got, u)
+			}
+		}
+	})
 }

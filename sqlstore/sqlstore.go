@@ -26,6 +26,7 @@ import (
 	sysunix "golang.org/x/sys/unix"
 
 	"github.com/flexapi/flexapi"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -39,7 +40,8 @@ var migrations embed.FS
 type Store struct {
 	write   *sql.DB // SQLite: one connection, so writers queue instead of failing busy
 	read    *sql.DB
-	file    *storeFile // SQLite on disk: the file the store must still be
+	pg      *pgxpool.Pool // PostgreSQL: the pool of the reads of users
+	file    *storeFile    // SQLite on disk: the file the store must still be
 	now     func() time.Time
 	dialect dialect
 	hot     hotStatements
@@ -56,7 +58,7 @@ type Store struct {
 // SQL again for each request cost a quarter of a fetch.
 type hotStatements struct {
 	account, key *sql.Stmt
-	users        map[int]*sql.Stmt // by number of keys; see usersByKeyQueries
+	users        map[int]*sql.Stmt // SQLite's, by number of keys; see usersByKeyQueries
 }
 
 func (s *Store) prepareHot(ctx context.Context) error {
@@ -69,9 +71,11 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		st, err = s.read.PrepareContext(ctx, query)
 		return st
 	}
-	s.hot.users = map[int]*sql.Stmt{}
-	for n, q := range s.dialect.usersByKeyQueries() {
-		s.hot.users[n] = prepare(q)
+	if s.pg == nil { // PostgreSQL reads users through pgx, which prepares them itself
+		s.hot.users = map[int]*sql.Stmt{}
+		for n, q := range s.dialect.usersByKeyQueries() {
+			s.hot.users[n] = prepare(q)
+		}
 	}
 	s.hot.account = prepare(`SELECT sid, status, primary_token_hash, secondary_token_hash FROM accounts WHERE sid = $1`)
 	s.hot.key = prepare(`SELECT k.account_sid, a.status, k.secret_hash
@@ -370,6 +374,9 @@ func (s *Store) Close() error {
 		if st != nil {
 			st.Close()
 		}
+	}
+	if s.pg != nil {
+		s.pg.Close()
 	}
 	err := s.write.Close()
 	if s.read != s.write {
