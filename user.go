@@ -287,3 +287,15 @@ func (u *User) FillSIDs(in Instance) {
 		fill(&u.FlexTeamSID, func() string { return in.DefaultTeamSID })
 	}
 }
+
+// CacheStats is what a store's cache of users holds and has done since the
+// store opened: what an operator sizing --cache-size needs to know.
+type CacheStats struct {
+	Capacity  int    // most users it keeps
+	Users     int    // users held; a commit it cannot account for makes them all stale at once, until replaced
+	Absent    int    // keys held as naming no user
+	Hits      uint64 // reads answered from memory
+	Misses    uint64 // reads that asked the database
+	Evictions uint64 // entries pushed out to make room
+	Resets    uint64 // times it forgot every entry at once: a commit by another process, or one it could not follow
+}

@@ -96,11 +96,15 @@ func run() error {
 	if err := b.setUp(c); err != nil {
 		return err
 	}
+	for i := range b.starts {
+		if b.starts[i].before, err = b.starts[i].server.cacheCounts(); err != nil {
+			return err
+		}
+	}
 	if err := b.measure(c); err != nil {
 		return err
 	}
-	b.report(c)
-	return nil
+	return b.report(c)
 }
 
 // workspace makes a scratch folder with a freshly built flexapi in it, and
@@ -147,13 +151,14 @@ type result struct {
 	errors   int
 }
 
-// startRow is a server's start-up and memory.
+// startRow is a server's start-up, memory and cache.
 type startRow struct {
 	users      int
 	cache      int // --cache-size, or 0 for the default
 	importRate float64
 	startup    time.Duration
 	server     *process
+	before     cacheCounts // when the rounds began
 }
 
 // wrkRun drives url with the scenario for the configured time.
@@ -227,6 +232,45 @@ func (p *process) rssMiB() float64 {
 		}
 	}
 	return 0
+}
+
+// cacheCounts are a server's cache hits and misses so far, from its metrics.
+type cacheCounts struct{ hits, misses float64 }
+
+func (p *process) cacheCounts() (cacheCounts, error) {
+	res, err := http.Get(p.url() + "/metrics")
+	if err != nil {
+		return cacheCounts{}, err
+	}
+	defer res.Body.Close()
+	var c cacheCounts
+	found := 0
+	scanner := bufio.NewScanner(res.Body)
+	for scanner.Scan() {
+		name, v, _ := strings.Cut(scanner.Text(), " ")
+		switch name {
+		case "flexapi_cache_hits_total":
+			c.hits, err = strconv.ParseFloat(v, 64)
+		case "flexapi_cache_misses_total":
+			c.misses, err = strconv.ParseFloat(v, 64)
+		default:
+			continue
+		}
+		if err != nil {
+			return c, err
+		}
+		found++
+	}
+	if found != 2 {
+		return c, fmt.Errorf("%s/metrics shows no cache counters", p.url())
+	}
+	return c, scanner.Err()
+}
+
+// hitRate is the share of reads answered from the cache since before.
+func (c cacheCounts) hitRate(before cacheCounts) float64 {
+	hits, misses := c.hits-before.hits, c.misses-before.misses
+	return hits / (hits + misses)
 }
 
 func serveBaseline(addr, auth, size string, contract bool) {

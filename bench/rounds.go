@@ -329,7 +329,7 @@ func ratio(r round) float64    { return r.run.rps / r.baseline.rps }
 func p99Ratio(r round) float64 { return float64(r.run.p99) / float64(r.baseline.p99) }
 func rps(r round) float64      { return r.run.rps }
 
-func (b *bench) report(c config) {
+func (b *bench) report(c config) error {
 	var all []round // every baseline run, for its own row
 	for _, s := range b.subjects {
 		for _, r := range s.rounds {
@@ -374,15 +374,20 @@ func (b *bench) report(c config) {
 	b.reportWholeCache()
 	fmt.Println()
 	t = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(t, "users\tcache\timport users/s\tstart-up to ready (median of 3)\tresident memory after the rounds\t")
+	fmt.Fprintln(t, "users\tcache\timport users/s\tstart-up to ready (median of 3)\tresident memory after the rounds\treads from the cache in the rounds\t")
 	for _, s := range b.starts {
 		cache := "default"
 		if s.cache > 0 {
 			cache = strconv.Itoa(s.cache)
 		}
-		fmt.Fprintf(t, "%d\t%s\t%.0f\t%s\t%.1f MiB\t\n", s.users, cache, s.importRate, s.startup.Round(100*time.Microsecond), s.server.rssMiB())
+		after, err := s.server.cacheCounts()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(t, "%d\t%s\t%.0f\t%s\t%.1f MiB\t%.1f %%\t\n", s.users, cache, s.importRate, s.startup.Round(100*time.Microsecond),
+			s.server.rssMiB(), 100*after.hitRate(s.before))
 	}
-	t.Flush()
+	return t.Flush()
 }
 
 // reportWholeCache prints fetch with a cache that holds every user against

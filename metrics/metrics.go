@@ -107,6 +107,41 @@ func (m *Metrics) RequestDone(route, method string, status int, d time.Duration)
 // LogLineDropped counts a request log line that was dropped.
 func (m *Metrics) LogLineDropped() { m.logDropped.Inc() }
 
+// ObserveCache reports, at every scrape, what stats says of the embedded
+// store's cache of users. The cache counts by itself, so that a read from
+// memory pays for no Prometheus series.
+func (m *Metrics) ObserveCache(stats func() flexapi.CacheStats) {
+	m.registry.MustRegister(cacheCollector{stats})
+}
+
+type cacheCollector struct{ stats func() flexapi.CacheStats }
+
+var (
+	cacheCapacity  = prometheus.NewDesc("flexapi_cache_capacity_users", "Most users the embedded store's cache keeps (--cache-size, rounded up).", nil, nil)
+	cacheEntries   = prometheus.NewDesc("flexapi_cache_entries", "Entries the cache holds, by kind: user, or absent for keys found to name no user.", []string{"kind"}, nil)
+	cacheHits      = prometheus.NewDesc("flexapi_cache_hits_total", "User reads answered from memory.", nil, nil)
+	cacheMisses    = prometheus.NewDesc("flexapi_cache_misses_total", "User reads that asked the database.", nil, nil)
+	cacheEvictions = prometheus.NewDesc("flexapi_cache_evictions_total", "Entries pushed out of the cache to make room.", nil, nil)
+	cacheResets    = prometheus.NewDesc("flexapi_cache_resets_total", "Times the cache forgot every entry at once, for a commit it could not account for (another process's, say).", nil, nil)
+)
+
+func (c cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{cacheCapacity, cacheEntries, cacheHits, cacheMisses, cacheEvictions, cacheResets} {
+		ch <- d
+	}
+}
+
+func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	ch <- prometheus.MustNewConstMetric(cacheCapacity, prometheus.GaugeValue, float64(st.Capacity))
+	ch <- prometheus.MustNewConstMetric(cacheEntries, prometheus.GaugeValue, float64(st.Users), "user")
+	ch <- prometheus.MustNewConstMetric(cacheEntries, prometheus.GaugeValue, float64(st.Absent), "absent")
+	ch <- prometheus.MustNewConstMetric(cacheHits, prometheus.CounterValue, float64(st.Hits))
+	ch <- prometheus.MustNewConstMetric(cacheMisses, prometheus.CounterValue, float64(st.Misses))
+	ch <- prometheus.MustNewConstMetric(cacheEvictions, prometheus.CounterValue, float64(st.Evictions))
+	ch <- prometheus.MustNewConstMetric(cacheResets, prometheus.CounterValue, float64(st.Resets))
+}
+
 // Store wraps s so that every operation is timed and every failure counted.
 func (m *Metrics) Store(s api.Store) api.Store {
 	st := &store{inner: s, m: m, durations: map[string]prometheus.Observer{}}

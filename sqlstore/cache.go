@@ -38,6 +38,7 @@ type userCache struct {
 	shards    [cacheShards]cacheShard
 	checkWAL  bool // false only in the test that shows what the check is for
 	evictions atomic.Uint64
+	resets    atomic.Uint64
 }
 
 const cacheShards = 64
@@ -52,12 +53,15 @@ type cacheState struct {
 
 // cacheShard holds users, and apart the keys of users found absent, by a
 // hash of their key: maps without pointers in their keys, whose entries
-// have one pointer each (packedUser).
+// have one pointer each (packedUser). It counts its own hits and misses,
+// so that concurrent reads of different shards write no line in common.
 type cacheShard struct {
 	mu     sync.RWMutex
 	m      map[uint64]cachedUser
 	absent map[uint64]cachedUser // only the key's SIDs packed
-	_      [32]byte              // a cache line of its own
+	hits   atomic.Uint64
+	misses atomic.Uint64
+	_      [72]byte // 128 bytes in all: cache lines of its own, however aligned
 }
 
 // cachedUser is a user as read in an epoch.
@@ -109,6 +113,7 @@ func (c *userCache) current() *cacheState {
 	if st = c.state.Load(); st.header != h {
 		st = &cacheState{header: h, epoch: st.epoch + 1}
 		c.state.Store(st)
+		c.resets.Add(1)
 	}
 	return st
 }
@@ -117,10 +122,11 @@ func (c *userCache) current() *cacheState {
 // the user exists, and the state to fill the cache with if there is none
 // (nil: do not fill).
 func (c *userCache) get(key flexapi.UserKey) (u flexapi.User, found, hit bool, st *cacheState) {
+	h, sh := c.hashed(key)
 	if st = c.current(); st == nil {
+		sh.misses.Add(1)
 		return u, false, false, nil
 	}
-	h, sh := c.hashed(key)
 	sh.mu.RLock()
 	e, ok := sh.m[h]
 	found = ok && e.epoch == st.epoch && e.packed.is(key)
@@ -129,10 +135,15 @@ func (c *userCache) get(key flexapi.UserKey) (u flexapi.User, found, hit bool, s
 		hit = ok && e.epoch == st.epoch && e.packed.is(key)
 	}
 	sh.mu.RUnlock()
+	if !hit && !found {
+		sh.misses.Add(1)
+		return u, false, false, st
+	}
+	sh.hits.Add(1)
 	if found {
 		return e.packed.user(), true, true, st
 	}
-	return u, false, hit, st
+	return u, false, true, st
 }
 
 // put keeps what a read begun in state st found, the user or (u nil) that
@@ -201,19 +212,28 @@ func (c *userCache) writeBegun(ctx context.Context) (func(before, after walHeade
 			}
 		default:
 			c.state.Store(&cacheState{header: after, epoch: st.epoch + 1})
+			c.resets.Add(1)
 		}
 	}, nil
 }
 
 // len counts the users and the absent users held, live or not.
 func (c *userCache) len() (users, absent int) {
+	st := c.stats()
+	return st.Users, st.Absent
+}
+
+// stats counts what the cache holds and has done.
+func (c *userCache) stats() flexapi.CacheStats {
+	st := flexapi.CacheStats{Capacity: c.perShard * cacheShards, Evictions: c.evictions.Load(), Resets: c.resets.Load()}
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.RLock()
-		users, absent = users+len(sh.m), absent+len(sh.absent)
+		st.Users, st.Absent = st.Users+len(sh.m), st.Absent+len(sh.absent)
 		sh.mu.RUnlock()
+		st.Hits, st.Misses = st.Hits+sh.hits.Load(), st.Misses+sh.misses.Load()
 	}
-	return users, absent
+	return st
 }
 
 // only names one user written, for inTxFor.

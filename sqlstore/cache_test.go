@@ -412,6 +412,70 @@ func TestCacheIsBounded(t *testing.T) {
 	}
 }
 
+// The cache counts its hits, misses, evictions and resets, for operators
+// sizing it.
+func TestCacheCountsWhatItDoes(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "flexapi.db")
+	s := coherenceStore(t, db)
+	keys := coherenceKeys()
+	ctx := context.Background()
+	absent := keys[0]
+	absent.FlexUserSID = fmt.Sprintf("FU%032d", 999999)
+	want := s.CacheStats()
+	check := func(when string) {
+		t.Helper()
+		if got := s.CacheStats(); got != want {
+			t.Fatalf("%s: %+v; want %+v", when, got, want)
+		}
+	}
+	read := func(k flexapi.UserKey) {
+		t.Helper()
+		if _, err := s.User(ctx, k); err != nil && flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+			t.Fatal(err)
+		}
+	}
+	if want.Capacity != s.CacheSize() || want.Hits+want.Misses != 0 || want.Users != 0 {
+		t.Fatalf("a new store's cache: %+v", want)
+	}
+	read(keys[0])
+	want.Misses, want.Users = 1, 1 // the writes that made the users reset it, each (no keys given)
+	check("first read")
+	read(keys[0])
+	want.Hits = 1
+	check("second read")
+	read(absent)
+	read(absent)
+	want.Misses, want.Hits, want.Absent = 2, 2, 1
+	check("two reads of an absent user")
+	email := "counted@example.com"
+	if _, err := s.UpdateUser(ctx, keys[1], flexapi.UserUpdate{Email: &email}); err != nil {
+		t.Fatal(err)
+	}
+	read(keys[0])
+	want.Hits = 3
+	check("a read after the store's own write of another user")
+	other := "another@example.com"
+	if _, err := open(t, db).UpdateUser(ctx, keys[1], flexapi.UserUpdate{Email: &other}); err != nil {
+		t.Fatal(err)
+	}
+	read(keys[0])
+	want.Misses, want.Resets = 3, want.Resets+1 // the stale entry is replaced: still one user held
+	check("a read after another store's write")
+
+	db = filepath.Join(t.TempDir(), "small.db")
+	a, _ := twoTenants(t, open(t, db), 300)
+	small := open(t, db, CacheUsers(1))
+	for _, k := range a {
+		if _, err := small.User(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := small.CacheStats()
+	if got.Users > got.Capacity || got.Users+int(got.Evictions) != len(a) || got.Misses != uint64(len(a)) {
+		t.Errorf("%d users read into room for %d: %+v", len(a), got.Capacity, got)
+	}
+}
+
 // A store that cannot watch the WAL-index keeps no cache, and says why.
 func TestNoCacheWithoutWAL(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "flexapi.db")

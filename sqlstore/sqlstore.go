@@ -266,6 +266,15 @@ func (s *Store) CacheSize() int {
 	return s.cache.perShard * cacheShards
 }
 
+// CacheStats says what the store's cache of users holds and has done: all
+// zero when it has none.
+func (s *Store) CacheStats() flexapi.CacheStats {
+	if s.cache == nil {
+		return flexapi.CacheStats{}
+	}
+	return s.cache.stats()
+}
+
 // CacheOff says why a store asked to cache users does not.
 func (s *Store) CacheOff() string { return s.cacheOff }
 

@@ -60,6 +60,17 @@ func TestMetrics(t *testing.T) {
 	if got := value(after, ok) - value(before, ok); got != 3 {
 		t.Errorf("200s counted %v; want 3 more", got)
 	}
+	// The user was read once before: the three reads since come from the
+	// cache, and the one with a wrong token reads nothing.
+	const hits, misses = "flexapi_cache_hits_total", "flexapi_cache_misses_total"
+	if got := value(after, hits) - value(before, hits); got != 3 || value(after, misses) != value(before, misses) {
+		t.Errorf("cache hits %v → %v, misses %v → %v; want 3 more hits, no more misses",
+			value(before, hits), value(after, hits), value(before, misses), value(after, misses))
+	}
+	if value(after, `flexapi_cache_entries{kind="user"}`) != 1 || value(after, "flexapi_cache_capacity_users") < 100_000 {
+		t.Errorf("cache entries %v, capacity %v; want 1 user, room for the default 100,000",
+			value(after, `flexapi_cache_entries{kind="user"}`), value(after, "flexapi_cache_capacity_users"))
+	}
 	if value(after, denied) != 1 {
 		t.Errorf("401s counted %v; want 1", value(after, denied))
 	}
@@ -79,6 +90,15 @@ func TestMetrics(t *testing.T) {
 	}
 	if strings.Contains(after, f.token) {
 		t.Error("/metrics shows a token")
+	}
+}
+
+// Without a cache there are no cache metrics to mislead.
+func TestNoCacheMetricsWithoutCache(t *testing.T) {
+	f := newFixture(t)
+	srv := startServe(t, nil, "--db", f.db, "--cache-size", "0")
+	if text := scrape(t, srv.url); strings.Contains(text, "flexapi_cache_") {
+		t.Errorf("/metrics of a server without a cache shows cache metrics")
 	}
 }
 

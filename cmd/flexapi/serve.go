@@ -131,6 +131,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 
 	m := metrics.New(buildInfo())
+	if store.CacheSize() > 0 {
+		m.ObserveCache(store.CacheStats)
+	}
 	instrumented := m.Store(store)
 	o.api.Logger, o.api.Observer, o.api.Metrics = logger, m, m.Handler()
 	o.api.AccessLog = api.NewAccessLog(e.stderr, o.logFormat, m.LogLineDropped)
