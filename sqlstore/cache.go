@@ -164,10 +164,16 @@ func (c *userCache) put(st *cacheState, key flexapi.UserKey, u *flexapi.User) {
 	if c.state.Load() != st {
 		return
 	}
-	into, limit := sh.m, c.perShard
 	if absent {
-		into, limit = sh.absent, c.absentMax
+		c.keep(sh.absent, c.absentMax, h, e)
+	} else {
+		c.keep(sh.m, c.perShard, h, e)
 	}
+}
+
+// keep puts e into one of a shard's maps, whose lock the caller holds,
+// pushing out another entry when the map has no room for one more.
+func (c *userCache) keep(into map[uint64]cachedUser, limit int, h uint64, e cachedUser) {
 	if _, ok := into[h]; !ok && len(into) >= limit {
 		for k := range into { // an arbitrary entry: map order is random
 			delete(into, k)
@@ -178,21 +184,31 @@ func (c *userCache) put(st *cacheState, key flexapi.UserKey, u *flexapi.User) {
 	into[h] = e
 }
 
+// userWrite is a user that a write of this process changed: its key, and
+// what the user is once the write committed, as a read would find it (nil
+// when the write does not say, as a deletion does).
+type userWrite struct {
+	key flexapi.UserKey
+	now *flexapi.User
+}
+
 // writeBegun waits for this process's write turn, marks a write as under
 // way, and returns the function that accounts for it and ends the turn, to
 // be called with the header read once the write lock was held, the header
 // after the commit, and the users written (nil: unknown, which forgets
-// everything). The store has one write connection, so writes queue anyway;
+// everything). A user written is kept as the write left it, so that the
+// reads after an update come from memory too; one the write does not
+// describe is forgotten. The store has one write connection, so writes queue anyway;
 // the turn makes each one's bookkeeping come before the next one's BEGIN, so
 // that each finds the cache at the header just before its own commit.
-func (c *userCache) writeBegun(ctx context.Context) (func(before, after walHeader, keys []flexapi.UserKey), error) {
+func (c *userCache) writeBegun(ctx context.Context) (func(before, after walHeader, wrote []userWrite), error) {
 	select {
 	case c.turn <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	c.writing.Store(true)
-	return func(before, after walHeader, keys []flexapi.UserKey) {
+	return func(before, after walHeader, wrote []userWrite) {
 		defer func() { <-c.turn }()
 		defer c.writing.Store(false)
 		c.mu.Lock()
@@ -201,13 +217,16 @@ func (c *userCache) writeBegun(ctx context.Context) (func(before, after walHeade
 		switch {
 		case after == st.header:
 			return // nothing committed
-		case keys != nil && st.header == before && before.nextCommit(after):
+		case wrote != nil && st.header == before && before.nextCommit(after):
 			c.state.Store(&cacheState{header: after, epoch: st.epoch})
-			for _, k := range keys {
-				h, sh := c.hashed(k)
+			for _, w := range wrote {
+				h, sh := c.hashed(w.key)
 				sh.mu.Lock()
 				delete(sh.m, h) // or a user of the same hash: forgotten too, harmlessly
 				delete(sh.absent, h)
+				if w.now != nil {
+					c.keep(sh.m, c.perShard, h, cachedUser{epoch: st.epoch, packed: pack(*w.now)})
+				}
 				sh.mu.Unlock()
 			}
 		default:
@@ -236,7 +255,7 @@ func (c *userCache) stats() flexapi.CacheStats {
 	return st
 }
 
-// only names one user written, for inTxFor.
-func only(key flexapi.UserKey) func() []flexapi.UserKey {
-	return func() []flexapi.UserKey { return []flexapi.UserKey{key} }
+// only names one user written, for inTxFor, without saying what it now is.
+func only(key flexapi.UserKey) func() []userWrite {
+	return func() []userWrite { return []userWrite{{key: key}} }
 }

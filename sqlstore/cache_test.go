@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -229,10 +230,34 @@ func TestCoherenceTestCatchesAnUncheckedCache(t *testing.T) {
 	}
 }
 
-// A write through the store itself forgets only the user it wrote: the
-// commit is known to be the only one since the header the cache holds.
-func TestOwnWritesForgetOnlyTheirUsers(t *testing.T) {
-	s := coherenceStore(t, filepath.Join(t.TempDir(), "flexapi.db"))
+// uncachedUser reads key from db through a store of its own that keeps no
+// cache: what the file holds.
+func uncachedUser(t *testing.T, db string, key flexapi.UserKey) flexapi.User {
+	t.Helper()
+	u, err := open(t, db, CacheUsers(0)).User(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// fromCache is key's user as the cache holds it.
+func fromCache(t *testing.T, s *Store, key flexapi.UserKey) flexapi.User {
+	t.Helper()
+	u, found, _, _ := s.cache.get(key)
+	if !found {
+		t.Fatalf("%s is not cached", key.FlexUserSID)
+	}
+	return u
+}
+
+// A write through the store itself changes only the user it wrote: the
+// commit is known to be the only one since the header the cache holds. An
+// update keeps the user as the file now holds it; a write that does not say
+// what it left (a deprovision) forgets the user.
+func TestOwnWritesChangeOnlyTheirUsers(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "flexapi.db")
+	s := coherenceStore(t, db)
 	keys := coherenceKeys()
 	ctx := context.Background()
 	for _, k := range keys {
@@ -245,6 +270,9 @@ func TestOwnWritesForgetOnlyTheirUsers(t *testing.T) {
 		if _, err := s.UpdateUser(ctx, keys[0], flexapi.UserUpdate{Email: &email}); err != nil {
 			t.Fatal(err)
 		}
+		if got, want := fromCache(t, s, keys[0]), uncachedUser(t, db, keys[0]); !reflect.DeepEqual(got, want) || *got.Email != email {
+			t.Fatalf("after write %d, the cache holds\n%+v\nand the file\n%+v", n, got, want)
+		}
 		if n%7 == 6 {
 			if _, err := s.write.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 				t.Fatal(err)
@@ -254,20 +282,21 @@ func TestOwnWritesForgetOnlyTheirUsers(t *testing.T) {
 		if !cached(s, keys[1]) {
 			t.Fatalf("after write %d, the cache forgot a user that was not written", n)
 		}
-		if cached(s, keys[0]) {
-			t.Fatalf("after write %d, the cache still holds the user written", n)
-		}
-		if u, err := s.User(ctx, keys[0]); err != nil || *u.Email != email {
-			t.Fatalf("after write %d: %v, %v", n, u.Email, err)
-		}
+	}
+	if err := s.DeprovisionUser(ctx, keys[2]); err != nil {
+		t.Fatal(err)
+	}
+	if cached(s, keys[2]) || !cached(s, keys[1]) {
+		t.Errorf("after a deprovision, the user deprovisioned is cached: %v; another: %v; want false, true", cached(s, keys[2]), cached(s, keys[1]))
 	}
 }
 
 // Concurrent writes of this process keep the rest cached too: each write's
 // bookkeeping is done before the next write begins, so that each finds the
 // cache at the header just before its own commit.
-func TestConcurrentOwnWritesForgetOnlyTheirUsers(t *testing.T) {
-	s := coherenceStore(t, filepath.Join(t.TempDir(), "flexapi.db"))
+func TestConcurrentOwnWritesChangeOnlyTheirUsers(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "flexapi.db")
+	s := coherenceStore(t, db)
 	keys := coherenceKeys()
 	ctx := context.Background()
 	kept, written := keys[0], keys[1:]
@@ -275,11 +304,30 @@ func TestConcurrentOwnWritesForgetOnlyTheirUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	for w := range 32 {
-		k := written[w%len(written)]
+	stop := make(chan struct{})
+	for range 4 { // readers, whose fills race the writes' bookkeeping
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.User(ctx, written[i%len(written)]); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	var writers sync.WaitGroup
+	for w := range 32 {
+		k := written[w%len(written)]
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
 			for n := range 20 {
 				email := fmt.Sprintf("w%d-%d@example.com", w, n)
 				if _, err := s.UpdateUser(ctx, k, flexapi.UserUpdate{Email: &email}); err != nil {
@@ -289,9 +337,17 @@ func TestConcurrentOwnWritesForgetOnlyTheirUsers(t *testing.T) {
 			}
 		}()
 	}
+	writers.Wait()
+	close(stop)
 	wg.Wait()
 	if !cached(s, kept) {
 		t.Error("after 640 concurrent writes of other users, the cache forgot the one not written")
+	}
+	for _, k := range written {
+		got, err := s.User(ctx, k)
+		if want := uncachedUser(t, db, k); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("after the writes, the store answers\n%+v (%v)\nand the file holds\n%+v", got, err, want)
+		}
 	}
 }
 
@@ -452,14 +508,14 @@ func TestCacheCountsWhatItDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	read(keys[0])
-	want.Hits = 3
+	want.Hits, want.Users = 3, 2 // the user written is kept as written
 	check("a read after the store's own write of another user")
 	other := "another@example.com"
 	if _, err := open(t, db).UpdateUser(ctx, keys[1], flexapi.UserUpdate{Email: &other}); err != nil {
 		t.Fatal(err)
 	}
 	read(keys[0])
-	want.Misses, want.Resets = 3, want.Resets+1 // the stale entry is replaced: still one user held
+	want.Misses, want.Resets = 3, want.Resets+1 // the stale entry is replaced: still two users held
 	check("a read after another store's write")
 
 	db = filepath.Join(t.TempDir(), "small.db")

@@ -13,8 +13,8 @@ import (
 // values, reactivated if it was deactivated. Provisions into one instance
 // take turns, so that concurrent ones of a new username make one user.
 func (s *Store) ProvisionUser(ctx context.Context, account, instance string, p flexapi.Provision) (u flexapi.User, created bool, err error) {
-	wrote := func() []flexapi.UserKey {
-		return []flexapi.UserKey{{AccountSID: account, InstanceSID: instance, FlexUserSID: u.FlexUserSID}}
+	wrote := func() []userWrite {
+		return []userWrite{{key: flexapi.UserKey{AccountSID: account, InstanceSID: instance, FlexUserSID: u.FlexUserSID}}}
 	}
 	err = s.inTxFor(ctx, wrote, func(tx *sql.Tx) error {
 		in, err := s.instanceOf(ctx, tx, account, instance, s.dialect.lockInstance)

@@ -512,10 +512,10 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 // inTxFor is inTx for a write of the users that wrote names once fn has run
-// (they may depend on what fn found), so that the cache forgets only them.
+// (they may depend on what fn found), so that the cache changes only them.
 // fn returns errNothingWritten when it found nothing to change: the
 // transaction is then rolled back, and inTxFor returns nil.
-func (s *Store) inTxFor(ctx context.Context, wrote func() []flexapi.UserKey, fn func(*sql.Tx) error) error {
+func (s *Store) inTxFor(ctx context.Context, wrote func() []userWrite, fn func(*sql.Tx) error) error {
 	if err := s.file.check(); err != nil {
 		return err
 	}
@@ -530,14 +530,14 @@ func (s *Store) inTxFor(ctx context.Context, wrote func() []flexapi.UserKey, fn 
 			// Only a commit that wrote may pass for the next commit after
 			// before: were this one empty, a commit of another process just
 			// after it would pass for it.
-			var keys []flexapi.UserKey
+			var written []userWrite
 			if committed && wrote != nil {
-				keys = wrote()
+				written = wrote()
 			}
 			if s.afterCommit != nil {
 				s.afterCommit()
 			}
-			done(before, s.cache.wal.header(), keys)
+			done(before, s.cache.wal.header(), written)
 		}()
 	}
 	tx, err := s.write.BeginTx(ctx, nil)
