@@ -291,6 +291,27 @@ func TestOwnWritesChangeOnlyTheirUsers(t *testing.T) {
 	}
 }
 
+// The first write into a WAL that no commit has touched since the file was
+// opened, as after a restart of the server, keeps the cache too: SQLite
+// draws the WAL's salts anew then.
+func TestFirstOwnWriteAfterOpenKeepsTheCache(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "flexapi.db")
+	coherenceStore(t, db).Close() // the last connection gone, SQLite removes the WAL
+	s := open(t, db)
+	keys := coherenceKeys()
+	ctx := context.Background()
+	if _, err := s.User(ctx, keys[0]); err != nil {
+		t.Fatal(err)
+	}
+	email := "first@example.com"
+	if _, err := s.UpdateUser(ctx, keys[1], flexapi.UserUpdate{Email: &email}); err != nil {
+		t.Fatal(err)
+	}
+	if !cached(s, keys[0]) || s.CacheStats().Resets != 0 {
+		t.Errorf("after the first write since the file was opened, the cache forgot the user not written (%+v)", s.CacheStats())
+	}
+}
+
 // Concurrent writes of this process keep the rest cached too: each write's
 // bookkeeping is done before the next write begins, so that each finds the
 // cache at the header just before its own commit.

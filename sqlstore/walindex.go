@@ -118,6 +118,7 @@ func (w *walIndex) header() walHeader {
 // The words of one copy of the header that say which commit it describes.
 const (
 	hdrChange          = 2    // iChange: one further at each commit
+	hdrFrames          = 4    // mxFrame: the frames the WAL holds
 	hdrSalt1, hdrSalt2 = 8, 9 // aSalt: new when the WAL starts over
 	hdrWords           = 12   // the words of one copy
 )
@@ -127,13 +128,16 @@ const (
 // or the WAL started over. SQLite starts it over (salt-1 one further, as a
 // big-endian number, salt-2 new) without moving the change counter: in the
 // commit of the writer that finds it checkpointed, or in a RESTART or
-// TRUNCATE checkpoint, which changes no data.
+// TRUNCATE checkpoint, which changes no data. A WAL never written since
+// the file was opened (no frames, no salts) gets random salts at its first
+// commit.
 func (prev walHeader) nextCommit(h walHeader) bool {
 	if !prev.whole() || !h.whole() || h[hdrChange] != prev[hdrChange]+1 {
 		return false
 	}
 	sameWAL := h[hdrSalt1] == prev[hdrSalt1] && h[hdrSalt2] == prev[hdrSalt2]
-	return sameWAL || bigEndian(h[hdrSalt1]) == bigEndian(prev[hdrSalt1])+1
+	unwritten := prev[hdrFrames] == 0 && prev[hdrSalt1] == 0 && prev[hdrSalt2] == 0
+	return sameWAL || unwritten || bigEndian(h[hdrSalt1]) == bigEndian(prev[hdrSalt1])+1
 }
 
 // bigEndian reads a word of the header that SQLite stores big-endian.
