@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -140,6 +141,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve"}, map[string]string{"FLEXAPI_READ_BODY_TIMEOUT": "5"}, "want a duration such as 500ms, 5s or 2m", true},
 		{[]string{"serve", "--public-url", "flex-api.twilio.com"}, nil, "--public-url \"flex-api.twilio.com\": want an http:// or https:// URL", true},
 		{[]string{"users", "get", "--db", db2, "--instance", inst2, "FU12"}, nil, `the FU… argument (the user) must be FU and 32 hex digits, got "FU12"`, true},
+		{[]string{"users", "create", "--db", db2, "--instance", inst2, "--public-url", "localhost:8080"}, nil, `--public-url "localhost:8080": want an http:// or https:// URL`, true},
+		{[]string{"export", "--db", db2, "--instance", inst2, "--public-url", "http://h/?x=1"}, nil, `--public-url "http://h/?x=1": want an http:// or https:// URL`, true},
 		{[]string{"keys", "revoke", "--db", db2, "SK1"}, nil, "the SK… argument must be SK and 32 hex digits", true},
 		{[]string{"instances", "create", "--db", db2, "--account", "AC" + strings.Repeat("9", 32)}, nil, "there is no account AC" + strings.Repeat("9", 32), false},
 	} {
@@ -151,6 +154,9 @@ func TestUsageErrors(t *testing.T) {
 		if strings.Contains(out, "-db string") {
 			t.Errorf("%v printed the flags: %q", tt.args, out)
 		}
+	}
+	if out := mustCLI(t, nil, "users", "list", "--db", db2, "--instance", inst2); regexp.MustCompile(`FU[0-9a-f]{32}`).MatchString(out) {
+		t.Errorf("users create with a bad --public-url made a user: %s", out)
 	}
 	if out, err := cli(t, nil, "users", "get", "-h"); !errors.Is(err, flag.ErrHelp) || !strings.HasPrefix(out, "usage: flexapi users get [flags] --instance GO… FU…\n") || !strings.Contains(out, "-json") {
 		t.Errorf("users get -h: %q; want the synopsis with its arguments and the flags", out)

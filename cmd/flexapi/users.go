@@ -54,6 +54,20 @@ func newUserFlags(name string, e *env) userFlags {
 	return userFlags{instanceFlags: f, publicURL: f.fs.String("public-url", "http://127.0.0.1:8080", "base of the url field")}
 }
 
+// openInstance is instanceFlags.openInstance with --public-url checked too,
+// before anything is written: a url field built on a typo helps nobody.
+func (u userFlags) openInstance(ctx context.Context, e *env, args []string) (*sqlstore.Store, flexapi.Instance, error) {
+	store, in, err := u.instanceFlags.openInstance(ctx, e, args)
+	if err != nil {
+		return nil, in, err
+	}
+	if err := checkPublicURL(*u.publicURL); err != nil {
+		store.Close()
+		return nil, flexapi.Instance{}, err
+	}
+	return store, in, nil
+}
+
 // userArg reads the one FlexUser SID argument of "users VERB".
 func (u userFlags) userArg(in flexapi.Instance, verb string) (flexapi.UserKey, error) {
 	if u.fs.NArg() != 1 {
