@@ -3,13 +3,31 @@ package main
 // wrkScript drives one scenario. It picks a random user of the generated set
 // for every request, sends Basic auth, and prints its figures as one JSON
 // line at the end. Users are FU%032x for 0 ≤ i < users, as bench generates.
+//
+// Each of wrk's threads seeds its own generator from the run's nonce
+// (BENCH_NONCE, new for every run) and its number: unseeded, every thread of
+// every run would ask for the same users in the same order, so that a small
+// cache would look big, and an update would set the e-mail that the same
+// update of an earlier run had set, changing nothing. For the same reason
+// every e-mail an update sets names the run and the thread.
 const wrkScript = `
 local users = tonumber(os.getenv("BENCH_USERS"))
 local instance = os.getenv("BENCH_INSTANCE")
 local mode = os.getenv("BENCH_MODE")           -- fetch, miss, healthz, update, mixed
+local nonce = os.getenv("BENCH_NONCE")
 wrk.headers["Authorization"] = "Basic " .. os.getenv("BENCH_AUTH")
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 local counter = 0
+
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+
+init = function(args)
+  math.randomseed(tonumber(nonce) + thread_number * 7919)
+end
 
 request = function()
   counter = counter + 1
@@ -21,7 +39,7 @@ request = function()
     path = "/healthz"
   end
   if mode == "update" or (mode == "mixed" and math.random(1, 10) == 1) then
-    return wrk.format("POST", path, nil, "Email=u" .. i .. "-" .. counter .. "@example.com")
+    return wrk.format("POST", path, nil, "Email=u" .. i .. "-" .. nonce .. "-" .. thread_number .. "-" .. counter .. "@example.com")
   end
   return wrk.format("GET", path, nil, nil)
 end

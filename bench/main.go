@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -168,7 +169,8 @@ func wrkRun(c config, url, mode string, users int) (result, error) {
 		return result{}, err
 	}
 	cmd := exec.Command("wrk", "-t2", "-c"+strconv.Itoa(c.connections), "-d"+c.duration.String(), "--latency", "-s", script, url)
-	cmd.Env = append(os.Environ(), "BENCH_USERS="+strconv.Itoa(users), "BENCH_INSTANCE="+instance, "BENCH_MODE="+mode,
+	nonce := strconv.Itoa(rand.IntN(1 << 30)) // see wrkScript
+	cmd.Env = append(os.Environ(), "BENCH_USERS="+strconv.Itoa(users), "BENCH_INSTANCE="+instance, "BENCH_MODE="+mode, "BENCH_NONCE="+nonce,
 		"BENCH_AUTH="+base64.StdEncoding.EncodeToString([]byte(account+":"+token)))
 	out, err := cmd.Output()
 	if err != nil {
