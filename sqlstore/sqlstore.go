@@ -54,23 +54,28 @@ type Store struct {
 	cacheOff    string    // why there is no cache, when it was asked for
 }
 
-// hotStatements are the reads of every request, prepared once: parsing the
-// SQL again for each request cost a quarter of a fetch.
+// hotStatements are the reads of every request, and the statements of an
+// update, prepared once: parsing the SQL again for each request cost a
+// quarter of a fetch, and a fifth of an update.
 type hotStatements struct {
 	account, key *sql.Stmt
 	users        map[int]*sql.Stmt // SQLite's, by number of keys; see usersByKeyQueries
+	// lockUser and updateUser are prepared on the write connections, for
+	// their transactions (Tx.StmtContext).
+	lockUser, updateUser *sql.Stmt
 }
 
 func (s *Store) prepareHot(ctx context.Context) error {
 	var err error
-	prepare := func(query string) *sql.Stmt {
+	prepareOn := func(db *sql.DB, query string) *sql.Stmt {
 		if err != nil {
 			return nil
 		}
 		var st *sql.Stmt
-		st, err = s.read.PrepareContext(ctx, query)
+		st, err = db.PrepareContext(ctx, query)
 		return st
 	}
+	prepare := func(query string) *sql.Stmt { return prepareOn(s.read, query) }
 	if s.pg == nil { // PostgreSQL reads users through pgx, which prepares them itself
 		s.hot.users = map[int]*sql.Stmt{}
 		for n, q := range s.dialect.usersByKeyQueries() {
@@ -80,6 +85,10 @@ func (s *Store) prepareHot(ctx context.Context) error {
 	s.hot.account = prepare(`SELECT sid, status, primary_token_hash, secondary_token_hash FROM accounts WHERE sid = $1`)
 	s.hot.key = prepare(`SELECT k.account_sid, a.status, k.secret_hash
 		FROM api_keys k JOIN accounts a ON a.sid = k.account_sid WHERE k.sid = $1`)
+	s.hot.lockUser = prepareOn(s.write, `SELECT `+userColumns+` FROM users
+		WHERE instance_sid = $1 AND flex_user_sid = $2 AND account_sid = $3`+s.dialect.lockRow)
+	s.hot.updateUser = prepareOn(s.write, `UPDATE users SET email = $1, user_sid = $2, locale = $3, updated_date = $4, version = $5
+		WHERE instance_sid = $6 AND flex_user_sid = $7`)
 	return wrap(err)
 }
 

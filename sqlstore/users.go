@@ -199,9 +199,7 @@ func (s *Store) User(ctx context.Context, key flexapi.UserKey) (flexapi.User, er
 // lockedUser reads one user inside a write transaction and holds its row
 // until the transaction ends.
 func (s *Store) lockedUser(ctx context.Context, tx *sql.Tx, key flexapi.UserKey) (flexapi.User, error) {
-	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users
-		WHERE instance_sid = $1 AND flex_user_sid = $2 AND account_sid = $3`+s.dialect.lockRow,
-		key.InstanceSID, key.FlexUserSID, key.AccountSID))
+	u, err := scanUser(tx.StmtContext(ctx, s.hot.lockUser).QueryRowContext(ctx, key.InstanceSID, key.FlexUserSID, key.AccountSID))
 	return u, wrap(err)
 }
 
@@ -224,8 +222,7 @@ func (s *Store) UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi
 		}
 		u.Version++
 		u.UpdatedDate = s.now().UTC().Truncate(1e9)
-		_, err = tx.ExecContext(ctx, `UPDATE users SET email = $1, user_sid = $2, locale = $3, updated_date = $4, version = $5
-			WHERE instance_sid = $6 AND flex_user_sid = $7`,
+		_, err = tx.StmtContext(ctx, s.hot.updateUser).ExecContext(ctx,
 			u.Email, u.UserSID, u.Locale, unix(u.UpdatedDate), u.Version, u.InstanceSID, u.FlexUserSID)
 		return err
 	})
