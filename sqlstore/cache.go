@@ -37,6 +37,9 @@ type userCache struct {
 	seed      maphash.Seed
 	shards    [cacheShards]cacheShard
 	checkWAL  bool // false only in the test that shows what the check is for
+	// stalled, for tests, runs when a reader has found a header other than
+	// the cache's: where a reader can be held up while writes go on.
+	stalled   func()
 	evictions atomic.Uint64
 	resets    atomic.Uint64
 }
@@ -105,16 +108,27 @@ func (c *userCache) current() *cacheState {
 	if h == st.header {
 		return st
 	}
+	if c.stalled != nil {
+		c.stalled()
+	}
 	if c.writing.Load() {
 		return nil // its bookkeeping will say what changed
 	}
+	// The header read may be old by now: writes of this process may have
+	// come and gone since, with their bookkeeping. It is read again under
+	// the lock that bookkeeping takes.
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st = c.state.Load(); st.header != h {
-		st = &cacheState{header: h, epoch: st.epoch + 1}
-		c.state.Store(st)
-		c.resets.Add(1)
+	st = c.state.Load()
+	switch h = c.wal.header(); {
+	case h == st.header:
+		return st
+	case c.writing.Load():
+		return nil
 	}
+	st = &cacheState{header: h, epoch: st.epoch + 1}
+	c.state.Store(st)
+	c.resets.Add(1)
 	return st
 }
 

@@ -324,6 +324,7 @@ func TestConcurrentOwnWritesChangeOnlyTheirUsers(t *testing.T) {
 	if _, err := s.User(ctx, kept); err != nil {
 		t.Fatal(err)
 	}
+	resets := s.CacheStats().Resets
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for range 4 { // readers, whose fills race the writes' bookkeeping
@@ -361,8 +362,9 @@ func TestConcurrentOwnWritesChangeOnlyTheirUsers(t *testing.T) {
 	writers.Wait()
 	close(stop)
 	wg.Wait()
-	if !cached(s, kept) {
-		t.Error("after 640 concurrent writes of other users, the cache forgot the one not written")
+	if !cached(s, kept) || s.CacheStats().Resets != resets {
+		t.Errorf("after 640 concurrent writes of other users, the cache holds the one not written: %v; resets %d → %d",
+			cached(s, kept), resets, s.CacheStats().Resets)
 	}
 	for _, k := range written {
 		got, err := s.User(ctx, k)
@@ -401,6 +403,44 @@ func TestOwnWriteWaitsForTheLastOnesBookkeeping(t *testing.T) {
 	}
 	if !cached(s, keys[0]) {
 		t.Error("two writes of other users in a row made the cache forget the one not written")
+	}
+}
+
+// A reader held up after it read a header that a write of this process
+// had just made, while that write's bookkeeping and another whole write go
+// on, does not take its header, now an old one, for another process's
+// commit: the cache keeps what it holds.
+func TestStalledReaderDoesNotResetTheCache(t *testing.T) {
+	s := coherenceStore(t, filepath.Join(t.TempDir(), "flexapi.db"))
+	keys := coherenceKeys()
+	ctx := context.Background()
+	if _, err := s.User(ctx, keys[0]); err != nil {
+		t.Fatal(err)
+	}
+	resets := s.CacheStats().Resets
+	readHeader, resume, readerDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	s.cache.stalled = func() {
+		s.cache.stalled = nil
+		close(readHeader)
+		<-resume
+	}
+	s.afterCommit = func() { // the first write's commit is made, its bookkeeping to come
+		s.afterCommit = nil
+		go func() {
+			s.cache.current()
+			close(readerDone)
+		}()
+		<-readHeader
+	}
+	for i, email := range []string{"one@example.com", "two@example.com"} {
+		if _, err := s.UpdateUser(ctx, keys[1+i], flexapi.UserUpdate{Email: &email}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(resume)
+	<-readerDone
+	if !cached(s, keys[0]) || s.CacheStats().Resets != resets {
+		t.Errorf("after a stalled read, the user not written is cached: %v; resets %d → %d", cached(s, keys[0]), resets, s.CacheStats().Resets)
 	}
 }
 
