@@ -250,12 +250,6 @@ func (c *userCache) writeBegun(ctx context.Context) (func(before, after walHeade
 	}, nil
 }
 
-// len counts the users and the absent users held, live or not.
-func (c *userCache) len() (users, absent int) {
-	st := c.stats()
-	return st.Users, st.Absent
-}
-
 // stats counts what the cache holds and has done.
 func (c *userCache) stats() flexapi.CacheStats {
 	st := flexapi.CacheStats{Capacity: c.perShard * cacheShards, Evictions: c.evictions.Load(), Resets: c.resets.Load()}

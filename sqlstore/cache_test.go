@@ -374,16 +374,24 @@ func TestConcurrentOwnWritesChangeOnlyTheirUsers(t *testing.T) {
 	}
 }
 
+// firstUserCached makes a store with the users of coherenceKeys, the first
+// of them read into its cache.
+func firstUserCached(t *testing.T) (*Store, []flexapi.UserKey) {
+	t.Helper()
+	s := coherenceStore(t, filepath.Join(t.TempDir(), "flexapi.db"))
+	keys := coherenceKeys()
+	if _, err := s.User(context.Background(), keys[0]); err != nil {
+		t.Fatal(err)
+	}
+	return s, keys
+}
+
 // A write of this process that begins while another's bookkeeping is still
 // to come waits for it: else it would find the cache a commit behind, and
 // forget everything.
 func TestOwnWriteWaitsForTheLastOnesBookkeeping(t *testing.T) {
-	s := coherenceStore(t, filepath.Join(t.TempDir(), "flexapi.db"))
-	keys := coherenceKeys()
+	s, keys := firstUserCached(t)
 	ctx := context.Background()
-	if _, err := s.User(ctx, keys[0]); err != nil {
-		t.Fatal(err)
-	}
 	second := make(chan error, 1)
 	s.afterCommit = func() {
 		s.afterCommit = nil
@@ -411,12 +419,8 @@ func TestOwnWriteWaitsForTheLastOnesBookkeeping(t *testing.T) {
 // on, does not take its header, now an old one, for another process's
 // commit: the cache keeps what it holds.
 func TestStalledReaderDoesNotResetTheCache(t *testing.T) {
-	s := coherenceStore(t, filepath.Join(t.TempDir(), "flexapi.db"))
-	keys := coherenceKeys()
+	s, keys := firstUserCached(t)
 	ctx := context.Background()
-	if _, err := s.User(ctx, keys[0]); err != nil {
-		t.Fatal(err)
-	}
 	resets := s.CacheStats().Resets
 	readHeader, resume, readerDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	s.cache.stalled = func() {
@@ -507,7 +511,7 @@ func TestCacheIsBounded(t *testing.T) {
 	if !cached(s, absent) {
 		t.Error("a read of an absent user is not cached")
 	}
-	held, _ := s.cache.len()
+	held := s.cache.stats().Users
 	if held > s.CacheSize() || held < 128 || s.CacheSize() > 4*128 {
 		t.Errorf("the cache holds %d users, room for %d, asked for 128", held, s.CacheSize())
 	}
@@ -523,7 +527,8 @@ func TestCacheIsBounded(t *testing.T) {
 			t.Fatalf("absent user: %v", err)
 		}
 	}
-	users, absents := s.cache.len()
+	st := s.cache.stats()
+	users, absents := st.Users, st.Absent
 	if users != held || absents > s.CacheSize()/8+cacheShards || absents < 10 {
 		t.Errorf("after 2,000 absent users: %d users held (%d before), %d absent ones", users, held, absents)
 	}
@@ -662,7 +667,7 @@ func BenchmarkCachedUserMemory(b *testing.B) {
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		if got, _ := s.cache.len(); got != n {
+		if got := s.cache.stats().Users; got != n {
 			b.Fatalf("the cache holds %d users, want %d", got, n)
 		}
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/user")
