@@ -22,7 +22,8 @@ const DefaultCacheUsers = 100_000
 //
 // The cache holds the header it is valid for. A reader that finds another
 // header forgets every entry at once, by moving to a new epoch (entries of
-// older epochs are dead weight until evicted), and reads from the database.
+// older epochs are dead weight until evicted, or until their shard's blobs
+// move), and reads from the database.
 // This process's own writes of known users spare the rest: a writer that
 // finds that its commit was the only one since the header the cache holds
 // moves the cache to the new header and drops just the users it wrote.
@@ -55,23 +56,30 @@ type cacheState struct {
 }
 
 // cacheShard holds users, and apart the keys of users found absent, by a
-// hash of their key: maps without pointers in their keys, whose entries
-// have one pointer each (packedUser). It counts its own hits and misses,
-// so that concurrent reads of different shards write no line in common.
+// hash of their key, with their blobs (see packedUser) in one buffer: maps
+// and a buffer without pointers, which the garbage collector does not scan.
+// It counts its own hits and misses, so that concurrent reads of different
+// shards write no line in common.
 type cacheShard struct {
 	mu     sync.RWMutex
 	m      map[uint64]cachedUser
 	absent map[uint64]cachedUser // only the key's SIDs packed
+	blobs  []byte                // every entry's blob, and those of entries gone
 	hits   atomic.Uint64
 	misses atomic.Uint64
-	_      [72]byte // 128 bytes in all: cache lines of its own, however aligned
+	_      [48]byte // 128 bytes in all: cache lines of its own, however aligned
 }
 
-// cachedUser is a user as read in an epoch.
+// cachedUser is a user as read in an epoch: its numbers, and where its blob
+// is in its shard's blobs.
 type cachedUser struct {
-	epoch  uint64
-	packed packedUser
+	epoch uint64
+	at, n uint32
+	packedFields
 }
+
+// minBlobs is the least room a shard's blobs start with.
+const minBlobs = 4 << 10
 
 func newUserCache(wal *walIndex, size int) *userCache {
 	// Users spread over the shards unevenly, so each has room for a little
@@ -141,12 +149,14 @@ func (c *userCache) get(key flexapi.UserKey) (u flexapi.User, found, hit bool, s
 		sh.misses.Add(1)
 		return u, false, false, nil
 	}
+	var blob string
 	sh.mu.RLock()
 	e, ok := sh.m[h]
-	found = ok && e.epoch == st.epoch && e.packed.is(key)
-	if !found {
+	if found = ok && e.epoch == st.epoch && keyIs(sh.blob(e), key); found {
+		blob = string(sh.blob(e)) // the buffer's bytes are reused once the lock is let go
+	} else {
 		e, ok = sh.absent[h]
-		hit = ok && e.epoch == st.epoch && e.packed.is(key)
+		hit = ok && e.epoch == st.epoch && keyIs(sh.blob(e), key)
 	}
 	sh.mu.RUnlock()
 	if !hit && !found {
@@ -155,7 +165,7 @@ func (c *userCache) get(key flexapi.UserKey) (u flexapi.User, found, hit bool, s
 	}
 	sh.hits.Add(1)
 	if found {
-		return e.packed.user(), true, true, st
+		return unpack(blob, e.packedFields), true, true, st
 	}
 	return u, false, true, st
 }
@@ -171,23 +181,23 @@ func (c *userCache) put(st *cacheState, key flexapi.UserKey, u *flexapi.User) {
 	if absent {
 		u = &flexapi.User{AccountSID: key.AccountSID, InstanceSID: key.InstanceSID, FlexUserSID: key.FlexUserSID}
 	}
-	e := cachedUser{epoch: st.epoch, packed: pack(*u)}
+	p := pack(*u)
 	h, sh := c.hashed(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if c.state.Load() != st {
 		return
 	}
-	if absent {
-		c.keep(sh.absent, c.absentMax, h, e)
-	} else {
-		c.keep(sh.m, c.perShard, h, e)
-	}
+	c.keep(sh, absent, h, st.epoch, p)
 }
 
-// keep puts e into one of a shard's maps, whose lock the caller holds,
-// pushing out another entry when the map has no room for one more.
-func (c *userCache) keep(into map[uint64]cachedUser, limit int, h uint64, e cachedUser) {
+// keep puts p, read in epoch, into one of sh's maps, whose lock the caller
+// holds, pushing out another entry when the map has no room for one more.
+func (c *userCache) keep(sh *cacheShard, absent bool, h uint64, epoch uint64, p packedUser) {
+	into, limit := sh.m, c.perShard
+	if absent {
+		into, limit = sh.absent, c.absentMax
+	}
 	if _, ok := into[h]; !ok && len(into) >= limit {
 		for k := range into { // an arbitrary entry: map order is random
 			delete(into, k)
@@ -195,7 +205,48 @@ func (c *userCache) keep(into map[uint64]cachedUser, limit int, h uint64, e cach
 			break
 		}
 	}
-	into[h] = e
+	if len(sh.blobs)+len(p.blob) > cap(sh.blobs) {
+		sh.compact(len(p.blob), epoch)
+	}
+	if len(sh.blobs)+len(p.blob) > math.MaxUint32 {
+		return // not kept: a shard's blobs are addressed in 32 bits
+	}
+	into[h] = cachedUser{epoch: epoch, at: uint32(len(sh.blobs)), n: uint32(len(p.blob)), packedFields: p.packedFields}
+	sh.blobs = append(sh.blobs, p.blob...)
+}
+
+// blob is e's blob, valid while the shard's lock is held.
+func (sh *cacheShard) blob(e cachedUser) []byte { return sh.blobs[e.at : e.at+e.n] }
+
+// compact, called when blobs has no room for need bytes more, moves the
+// blobs of the entries of epoch into a new buffer with room for them, need
+// and a quarter again, and drops the entries of other epochs, which no read
+// can use any more. Blobs of entries gone stay where they were until then, so
+// a shard's blobs take some 1.25 times the room of the entries it held when
+// they last moved, and each byte appended is copied about four times more
+// in all. The old
+// buffer is garbage at once: no reader holds the lock that reading it takes.
+func (sh *cacheShard) compact(need int, epoch uint64) {
+	live := 0
+	for _, m := range [2]map[uint64]cachedUser{sh.m, sh.absent} {
+		for h, e := range m {
+			if e.epoch != epoch {
+				delete(m, h)
+				continue
+			}
+			live += int(e.n)
+		}
+	}
+	blobs := make([]byte, 0, max(minBlobs, (live+need)*5/4))
+	for _, m := range [2]map[uint64]cachedUser{sh.m, sh.absent} {
+		for h, e := range m {
+			at := uint32(len(blobs))
+			blobs = append(blobs, sh.blob(e)...)
+			e.at = at
+			m[h] = e
+		}
+	}
+	sh.blobs = blobs
 }
 
 // userWrite is a user that a write of this process changed: its key, and
@@ -239,7 +290,7 @@ func (c *userCache) writeBegun(ctx context.Context) (func(before, after walHeade
 				delete(sh.m, h) // or a user of the same hash: forgotten too, harmlessly
 				delete(sh.absent, h)
 				if w.now != nil {
-					c.keep(sh.m, c.perShard, h, cachedUser{epoch: st.epoch, packed: pack(*w.now)})
+					c.keep(sh, false, h, st.epoch, pack(*w.now))
 				}
 				sh.mu.Unlock()
 			}

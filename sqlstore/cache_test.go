@@ -534,6 +534,67 @@ func TestCacheIsBounded(t *testing.T) {
 	}
 }
 
+// Every entry reads back as it was put, however often the shards' blobs
+// were moved, and the blobs take room in proportion to the entries held,
+// however many were replaced, pushed out or left in an old epoch.
+func TestCacheBlobsStayWithTheirEntries(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "flexapi.db"), CacheUsers(1000))
+	c := s.cache
+	key := func(i int) flexapi.UserKey {
+		return flexapi.UserKey{AccountSID: "AC" + strings.Repeat("a", 32), InstanceSID: "GO" + strings.Repeat("b", 32), FlexUserSID: fmt.Sprintf("FU%032d", i)}
+	}
+	const users, absent = 3000, 300 // three times the room for each
+	for round := range 12 {
+		if round == 6 { // as a write of another process does
+			st := c.state.Load()
+			c.state.Store(&cacheState{header: st.header, epoch: st.epoch + 1})
+		}
+		st := c.current()
+		want := make(map[flexapi.UserKey]flexapi.User)
+		for i := range users + absent {
+			k := key(i)
+			if i >= users {
+				c.put(st, k, nil)
+				continue
+			}
+			email := fmt.Sprintf("u%d-%d-%s@example.com", i, round, strings.Repeat("x", i%97)) // lengths vary
+			u := flexapi.User{AccountSID: k.AccountSID, InstanceSID: k.InstanceSID, FlexUserSID: k.FlexUserSID, Email: &email, Roles: []string{"agent"}, Version: int64(round)}
+			c.put(st, k, &u)
+			want[k] = u
+		}
+		held, heldAbsent := 0, 0
+		for i := range users + absent {
+			got, found, hit, _ := c.get(key(i))
+			switch {
+			case i >= users && found:
+				t.Fatalf("round %d: absent user %d found: %+v", round, i, got)
+			case i >= users && hit:
+				heldAbsent++
+			case found:
+				held++
+				if !reflect.DeepEqual(got, want[key(i)]) {
+					t.Fatalf("round %d: user %d reads\n%+v\nwant\n%+v", round, i, got, want[key(i)])
+				}
+			}
+		}
+		if held < 1000 || heldAbsent < 1000/8 {
+			t.Errorf("round %d: %d users and %d absent ones held, room for 1000 and 125", round, held, heldAbsent)
+		}
+		for i := range c.shards {
+			sh := &c.shards[i]
+			live := 0
+			for _, m := range []map[uint64]cachedUser{sh.m, sh.absent} {
+				for _, e := range m {
+					live += int(e.n)
+				}
+			}
+			if limit := max(minBlobs, live*3/2); cap(sh.blobs) > limit {
+				t.Fatalf("round %d: shard %d has %d bytes of blobs for %d bytes of entries", round, i, cap(sh.blobs), live)
+			}
+		}
+	}
+}
+
 // The cache counts its hits, misses, evictions and resets, for operators
 // sizing it.
 func TestCacheCountsWhatItDoes(t *testing.T) {
@@ -655,7 +716,7 @@ func BenchmarkCachedUserMemory(b *testing.B) {
 	users = nil
 	for b.Loop() {
 		for i := range s.cache.shards {
-			s.cache.shards[i].m = make(map[uint64]cachedUser) // the old ones are garbage by the next GC
+			s.cache.shards[i].m, s.cache.shards[i].blobs = make(map[uint64]cachedUser), nil // the old ones are garbage by the next GC
 		}
 		var before, after runtime.MemStats
 		runtime.GC()

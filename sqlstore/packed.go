@@ -7,16 +7,25 @@ import (
 	"github.com/flexapi/flexapi"
 )
 
-// packedUser is a user as the cache keeps it: every string in one, with the
-// numbers beside it. The garbage collector follows one pointer for it, where
-// a flexapi.User has some twenty objects to mark at every cycle, and it takes
-// less than half the memory.
+// packedUser is a user as the cache keeps it: every string in one blob,
+// with the numbers beside it. The cache copies the blob into a buffer of its
+// shard and keeps the numbers and the blob's place in its maps, so that
+// nothing it holds points anywhere: the garbage collector marks a shard as a
+// few objects, however many users it holds, and scans none of them. (With a
+// blob of its own for each user, one object each, marking took 14-19 ms a
+// cycle at 100,000 users, and the requests served meanwhile were the
+// slowest; now it takes 1-2.5 ms.)
 //
 // blob holds, each as a uvarint length and its bytes: the key's three SIDs,
 // the eight optional strings (present says which are set), the worker
 // attributes, then the roles.
 type packedUser struct {
-	blob    string
+	blob []byte
+	packedFields
+}
+
+// packedFields are a packed user's numbers.
+type packedFields struct {
 	present uint16 // bit i: optional string i is set; bit 15: roles are known (not nil)
 	nRoles  uint16
 	dates   [3]packedTime // created, updated, deactivated
@@ -36,7 +45,7 @@ func optionals(u *flexapi.User) [8]**string {
 }
 
 func pack(u flexapi.User) packedUser {
-	p := packedUser{version: u.Version, nRoles: uint16(len(u.Roles))}
+	p := packedUser{packedFields: packedFields{version: u.Version, nRoles: uint16(len(u.Roles))}}
 	var b []byte
 	for _, s := range []string{u.AccountSID, u.InstanceSID, u.FlexUserSID} {
 		b = appendField(b, s)
@@ -59,7 +68,7 @@ func pack(u flexapi.User) packedUser {
 			p.dates[i] = packedTime{sec: t.Unix(), nsec: int32(t.Nanosecond()), set: true}
 		}
 	}
-	p.blob = string(b)
+	p.blob = b
 	return p
 }
 
@@ -92,18 +101,25 @@ func uvarint(s string) (uint64, int) {
 	return 0, len(s) // a blob is only ever what pack made
 }
 
-// is reports whether p is key's user (the cache's maps are keyed by a hash
-// of the key).
-func (p *packedUser) is(key flexapi.UserKey) bool {
-	f := fields{p.blob}
-	return f.next() == key.AccountSID && f.next() == key.InstanceSID && f.next() == key.FlexUserSID
+// keyIs reports whether blob is key's user's (the cache's maps are keyed by
+// a hash of the key). It reads the blob where it lies, copying nothing.
+func keyIs(blob []byte, key flexapi.UserKey) bool {
+	for _, sid := range [3]string{key.AccountSID, key.InstanceSID, key.FlexUserSID} {
+		n, k := binary.Uvarint(blob)
+		if k <= 0 || n > uint64(len(blob)-k) || string(blob[k:k+int(n)]) != sid {
+			return false
+		}
+		blob = blob[k+int(n):]
+	}
+	return true
 }
 
-// user unpacks p. Its strings are the blob's, which no one changes; the
-// optional strings and the roles take one allocation between them, so that
-// the caller may change the user as it likes.
-func (p *packedUser) user() flexapi.User {
-	f := fields{p.blob}
+// unpack makes the user that blob and p were packed from. Its strings are
+// the blob's, which no one changes; the optional strings and the roles take
+// one allocation between them, so that the caller may change the user as it
+// likes.
+func unpack(blob string, p packedFields) flexapi.User {
+	f := fields{blob}
 	u := flexapi.User{AccountSID: f.next(), InstanceSID: f.next(), FlexUserSID: f.next(), Version: p.version}
 	strs := make([]string, 8+int(p.nRoles))
 	for i, field := range optionals(&u) {

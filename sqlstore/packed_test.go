@@ -30,17 +30,17 @@ func TestPackedUserRoundTrip(t *testing.T) {
 	some.Locale, some.UpdatedDate = str("fr"), date(1764650000, 0)
 	for name, u := range map[string]flexapi.User{"key only": key, "full": full, "long": long, "no roles": noRoles, "some": some} {
 		p := pack(u)
-		if got := p.user(); !reflect.DeepEqual(got, u) {
+		if got := unpack(string(p.blob), p.packedFields); !reflect.DeepEqual(got, u) {
 			t.Errorf("%s: unpacked\n%+v\nwant\n%+v", name, got, u)
 		}
-		if !p.is(flexapi.UserKey{AccountSID: u.AccountSID, InstanceSID: u.InstanceSID, FlexUserSID: u.FlexUserSID}) {
+		if !keyIs(p.blob, flexapi.UserKey{AccountSID: u.AccountSID, InstanceSID: u.InstanceSID, FlexUserSID: u.FlexUserSID}) {
 			t.Errorf("%s: is not its own key's", name)
 		}
 		for _, other := range []flexapi.UserKey{
 			{AccountSID: "AC" + strings.Repeat("f", 32), InstanceSID: u.InstanceSID, FlexUserSID: u.FlexUserSID},
 			{AccountSID: u.AccountSID, InstanceSID: u.InstanceSID, FlexUserSID: u.FlexUserSID + "x"},
 		} {
-			if p.is(other) {
+			if keyIs(p.blob, other) {
 				t.Errorf("%s: passes for %v", name, other)
 			}
 		}
@@ -53,11 +53,12 @@ func TestCachedUserIsTheReadersOwn(t *testing.T) {
 	email := "one@example.com"
 	u.Email = &email
 	p := pack(u)
-	got := p.user()
+	blob := string(p.blob)
+	got := unpack(blob, p.packedFields)
 	got.Roles[0] = "admin"
 	got.Roles = append(got.Roles, "supervisor")
 	*got.Email = "changed@example.com"
-	if again := p.user(); again.Roles[0] != "agent" || len(again.Roles) != 1 || *again.Email != email {
+	if again := unpack(blob, p.packedFields); again.Roles[0] != "agent" || len(again.Roles) != 1 || *again.Email != email {
 		t.Errorf("the cache's user changed with its reader's copy: %+v", again)
 	}
 }
