@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -77,11 +76,9 @@ func openPostgres(ctx context.Context, dsn string, access Access) (*Store, error
 		return nil, err
 	}
 	// The reads of users go straight through pgx, on connections of their
-	// own: as many batches at once as this process has CPUs to decode them,
-	// and at most half the pool, so that writes and credential lookups
-	// always find a connection. Measured on 2 cores: 1 or 2 batches at once
-	// read half as fast again as 5.
-	readers := min(max(1, pool/2), runtime.GOMAXPROCS(0))
+	// own: batchesAtOnce of them, and at most half the pool, so that writes
+	// and credential lookups always find a connection.
+	readers := min(max(1, pool/2), batchesAtOnce())
 	config, err := pgxpool.ParseConfig(u.String())
 	if err != nil {
 		db.Close()

@@ -16,7 +16,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -207,9 +206,7 @@ func OpenWith(ctx context.Context, dsn string, access Access, opts ...Option) (*
 	if s.read != s.write {
 		s.read.SetMaxOpenConns(8)
 		s.read.SetMaxIdleConns(8)
-		// SQLite reads are work for this process's CPUs: more batches at
-		// once than CPUs would only make each smaller.
-		s.reads.limit = runtime.GOMAXPROCS(0)
+		s.reads.limit = batchesAtOnce()
 	}
 	if access == ReadOnly {
 		err = s.checkSchema(ctx)
