@@ -486,3 +486,133 @@ func testConcurrentOpenMigratesOnce(t *testing.T, dsn string) {
 		t.Errorf("SchemaVersion = %d, %v; want 2", v, err)
 	}
 }
+
+// A username belongs to one user of an instance, however users are made:
+// a write that would give a second user one is refused with ECONFLICT and
+// leaves the store as it was. Another instance may have the same one, a
+// batch may hand one over from one user to another, and two users that
+// share one from before (as an older flexapi let them) keep their other
+// changes.
+func TestUsernamesAreUniqueWithinAnInstance(t *testing.T) {
+	pgtest.EachStore(t, testUsernamesAreUniqueWithinAnInstance)
+}
+
+func testUsernamesAreUniqueWithinAnInstance(t *testing.T, dsn string) {
+	s, _ := seeded(t, dsn)
+	ctx := context.Background()
+	name := func(s string) *string { return &s }
+	newUser := func(username string) flexapi.User {
+		return flexapi.User{AccountSID: accountA, InstanceSID: instance, FlexUserSID: flexapi.NewSID("FU"), Username: name(username)}
+	}
+	absent := func(u flexapi.User) {
+		t.Helper()
+		if _, err := s.User(ctx, flexapi.UserKey{AccountSID: accountA, InstanceSID: instance, FlexUserSID: u.FlexUserSID}); flexapi.ErrorCode(err) != flexapi.ENOTFOUND {
+			t.Errorf("user %s of a refused write: %v, want not found", u.FlexUserSID, err)
+		}
+	}
+	conflict := func(what string, err error) {
+		t.Helper()
+		if flexapi.ErrorCode(err) != flexapi.ECONFLICT || !strings.Contains(flexapi.ErrorMessage(err), "Username") {
+			t.Errorf("%s: %v, want a conflict over the username", what, err)
+		}
+	}
+	in := flexapi.Instance{SID: instance, AccountSID: accountA}
+
+	alice := newUser("alice")
+	if err := s.CreateUser(ctx, &alice); err != nil {
+		t.Fatal(err)
+	}
+	second := newUser("alice")
+	conflict("CreateUser of a taken username", s.CreateUser(ctx, &second))
+	absent(second)
+
+	other := flexapi.Instance{SID: flexapi.NewSID("GO"), AccountSID: accountA}
+	if err := s.CreateInstance(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := newUser("alice")
+	elsewhere.InstanceSID = other.SID
+	if err := s.CreateUser(ctx, &elsewhere); err != nil {
+		t.Errorf("the same username in another instance: %v", err)
+	}
+
+	twins := []flexapi.User{newUser("bob"), newUser("bob")}
+	_, err := s.UpsertUsers(ctx, in, twins)
+	conflict("an upsert of two new users of one username", err)
+	absent(twins[0])
+	absent(twins[1])
+
+	renamed := flexapi.User{FlexUserSID: userSID, Username: name("alice")}
+	_, err = s.UpsertUsers(ctx, in, []flexapi.User{renamed})
+	conflict("an upsert that renames a user to a taken username", err)
+	if u, err := s.User(ctx, keyA); err != nil || u.Username != nil || u.Version != 0 {
+		t.Errorf("the user an upsert was refused for: %+v, %v; want it unchanged", u, err)
+	}
+
+	handedOver := newUser("alice")
+	_, err = s.UpsertUsers(ctx, in, []flexapi.User{{FlexUserSID: alice.FlexUserSID, Username: name("carol")}, handedOver})
+	if err != nil {
+		t.Errorf("an upsert that hands a username over to a new user: %v", err)
+	}
+
+	// Two users that share a username from before: one of them changes,
+	// keeping it.
+	driver := "sqlite"
+	if sqlstore.IsPostgres(dsn) {
+		driver = "pgx"
+	}
+	raw, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	old := newUser("dave")
+	if _, err := raw.Exec(`INSERT INTO users (instance_sid, flex_user_sid, account_sid, username, created_date, updated_date)
+		VALUES ('` + instance + `', '` + old.FlexUserSID + `', '` + accountA + `', 'carol', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	email := "carol@example.com"
+	if _, err := s.UpsertUsers(ctx, in, []flexapi.User{{FlexUserSID: old.FlexUserSID, Username: name("carol"), Email: &email}}); err != nil {
+		t.Errorf("an upsert of a user that shares its username from before, keeping it: %v", err)
+	}
+}
+
+// Writers racing for one new username make one user of it: writes into an
+// instance take turns.
+func TestConcurrentUsersOfOneUsername(t *testing.T) {
+	pgtest.EachStore(t, testConcurrentUsersOfOneUsername)
+}
+
+func testConcurrentUsersOfOneUsername(t *testing.T, dsn string) {
+	s, _ := seeded(t, dsn)
+	ctx := context.Background()
+	in := flexapi.Instance{SID: instance, AccountSID: accountA}
+	const writers = 8
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			username := "erin"
+			u := flexapi.User{AccountSID: accountA, InstanceSID: instance, FlexUserSID: flexapi.NewSID("FU"), Username: &username}
+			if i%2 == 0 {
+				errs <- s.CreateUser(ctx, &u)
+				return
+			}
+			_, err := s.UpsertUsers(ctx, in, []flexapi.User{u})
+			errs <- err
+		}()
+	}
+	made := 0
+	for range writers {
+		switch err := <-errs; {
+		case err == nil:
+			made++
+		case flexapi.ErrorCode(err) != flexapi.ECONFLICT:
+			t.Errorf("a racing writer: %v", err)
+		}
+	}
+	username := "erin"
+	users, _, err := s.Users(ctx, flexapi.UserQuery{AccountSID: accountA, InstanceSID: instance, Username: &username, Limit: 10})
+	if made != 1 || err != nil || len(users) != 1 {
+		t.Errorf("%d writers succeeded and %d users hold the username (%v); want 1 and 1", made, len(users), err)
+	}
+}

@@ -134,8 +134,8 @@ func rolesValue(roles []string) any {
 }
 
 // CreateUser stores a new user in an existing instance of u.AccountSID. Zero
-// dates become now. A taken FlexUser SID is ECONFLICT; an instance that does
-// not exist or belongs to another account is ENOTFOUND.
+// dates become now. A taken FlexUser SID or username is ECONFLICT; an
+// instance that does not exist or belongs to another account is ENOTFOUND.
 func (s *Store) CreateUser(ctx context.Context, u *flexapi.User) error {
 	now := s.now().UTC().Truncate(1e9)
 	if u.CreatedDate.IsZero() {
@@ -145,13 +145,67 @@ func (s *Store) CreateUser(ctx context.Context, u *flexapi.User) error {
 		u.UpdatedDate = u.CreatedDate
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		in, err := s.instanceOf(ctx, tx, u.AccountSID, u.InstanceSID, "")
+		in, err := s.instanceOf(ctx, tx, u.AccountSID, u.InstanceSID, s.dialect.lockInstance)
 		if err != nil {
 			return err
 		}
 		u.FillSIDs(in)
-		return s.insertUser(ctx, tx, u)
+		if err := s.insertUser(ctx, tx, u); err != nil {
+			return err
+		}
+		return s.claimUsernames(ctx, tx, in.SID, claimed(u.Username))
 	})
+}
+
+// claimed lists the usernames that are set.
+func claimed(usernames ...*string) []string {
+	var names []string
+	for _, n := range usernames {
+		if n != nil {
+			names = append(names, *n)
+		}
+	}
+	return names
+}
+
+// claimUsernames fails with ECONFLICT when one of usernames, which users
+// written just now took, is held by more than one user of the instance:
+// usernames are unique within an instance. It runs after the writes, in
+// their transaction, so that it sees the batch's own users as well as the
+// stored ones; and writers of one instance take turns (its row is locked,
+// or SQLite's one writer holds the file), so that no user comes in between.
+// Users that kept their username are not asked about: two users that shared
+// one before flexapi checked do not keep each other from other changes.
+func (s *Store) claimUsernames(ctx context.Context, tx *sql.Tx, instanceSID string, usernames []string) error {
+	slices.Sort(usernames)
+	usernames = slices.Compact(usernames)
+	const chunk = 1000
+	for start := 0; start < len(usernames); start += chunk {
+		b := s.query()
+		b.add("instance_sid = ", instanceSID)
+		b.anyOf("username", usernames[start:min(start+chunk, len(usernames))], s.dialect.arrays)
+		var shared string
+		err := tx.QueryRowContext(ctx, `SELECT username FROM users WHERE `+b.sql.String()+
+			` GROUP BY username HAVING COUNT(*) > 1 LIMIT 1`, b.args...).Scan(&shared)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			continue
+		case err != nil:
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT flex_user_sid FROM users WHERE instance_sid = $1 AND username = $2
+			ORDER BY flex_user_sid`, instanceSID, shared)
+		if err != nil {
+			return err
+		}
+		holders, err := collect(rows, func(r scanner) (sid string, err error) { return sid, r.Scan(&sid) })
+		if err != nil {
+			return err
+		}
+		return flexapi.Errorf(flexapi.ECONFLICT, "Username %q is taken in instance %s: users %s would share it",
+			shared, instanceSID, strings.Join(holders, ", "))
+	}
+	return nil
 }
 
 // instanceOf returns an instance if it exists and belongs to account
@@ -337,6 +391,25 @@ func (q *query) add(text string, arg any) {
 	}
 }
 
+// anyOf appends " AND column" equal to any of values: as one array
+// parameter where the database takes one, which keeps PostgreSQL's cached
+// plan an index scan (a thousand separate parameters make it a table scan),
+// and as a list of parameters elsewhere.
+func (q *query) anyOf(column string, values []string, arrays bool) {
+	if arrays {
+		q.add(" AND "+column+" = ANY(", values)
+	} else {
+		for i, v := range values {
+			sep := ", "
+			if i == 0 {
+				sep = " AND " + column + " IN ("
+			}
+			q.add(sep, v)
+		}
+	}
+	q.sql.WriteString(")")
+}
+
 // row appends "($n, $n+1, …)" with a parameter for each value.
 func (q *query) row(values ...any) {
 	for i, v := range values {
@@ -394,7 +467,8 @@ func (s *Store) upsertUsers(ctx context.Context, tx *sql.Tx, in flexapi.Instance
 	for sid, u := range existing {
 		states[sid] = &state{user: u}
 	}
-	var order []*state // the states to write, in the order they first changed
+	var order []*state     // the states to write, in the order they first changed
+	var usernames []string // taken by new users, or by users whose username changed
 	res = UpsertResult{}
 	for _, u := range users {
 		u.AccountSID, u.InstanceSID = in.AccountSID, in.SID
@@ -413,11 +487,15 @@ func (s *Store) upsertUsers(ctx context.Context, tx *sql.Tx, in flexapi.Instance
 			}
 			st = &state{user: u, fresh: true}
 			states[u.FlexUserSID] = st
+			usernames = append(usernames, claimed(u.Username)...)
 			order = append(order, st)
 			res.Inserted++
 		case st.user.SameAs(&u):
 			res.Unchanged++
 		default:
+			if u.Username != nil && (st.user.Username == nil || *u.Username != *st.user.Username) {
+				usernames = append(usernames, *u.Username)
+			}
 			u.CreatedDate, u.UpdatedDate, u.Version = st.user.CreatedDate, now, st.user.Version+1
 			st.user = u
 			if !st.fresh && !st.changed {
@@ -437,7 +515,10 @@ func (s *Store) upsertUsers(ctx context.Context, tx *sql.Tx, in flexapi.Instance
 			return res, err
 		}
 	}
-	return res, s.insertUsers(ctx, tx, fresh)
+	if err := s.insertUsers(ctx, tx, fresh); err != nil {
+		return res, err
+	}
+	return res, s.claimUsernames(ctx, tx, in.SID, usernames)
 }
 
 // keepSIDs gives u the SIDs of the stored user that it does not name.
@@ -478,24 +559,14 @@ func (s *Store) existingUsers(ctx context.Context, tx *sql.Tx, instanceSID strin
 	const chunk = 1000
 	for start := 0; start < len(users); start += chunk {
 		part := users[start:min(start+chunk, len(users))]
+		sids := make([]string, len(part))
+		for i, u := range part {
+			sids[i] = u.FlexUserSID
+		}
 		b := s.query()
 		b.add("instance_sid = ", instanceSID)
-		if s.dialect.arrays {
-			// One array parameter keeps PostgreSQL's cached plan an index
-			// scan; a thousand separate ones make it a table scan.
-			sids := make([]string, len(part))
-			for i, u := range part {
-				sids[i] = u.FlexUserSID
-			}
-			b.add(" AND flex_user_sid = ANY(", sids)
-		} else {
-			sep := " AND flex_user_sid IN ("
-			for _, u := range part {
-				b.add(sep, u.FlexUserSID)
-				sep = ", "
-			}
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+b.sql.String()+`)`+s.dialect.lockRow, b.args...)
+		b.anyOf("flex_user_sid", sids, s.dialect.arrays)
+		rows, err := tx.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+b.sql.String()+s.dialect.lockRow, b.args...)
 		if err != nil {
 			return nil, err
 		}

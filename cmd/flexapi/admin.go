@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -252,6 +253,9 @@ func explainOwner(err error, what, account string) error {
 func explain(err error, what string) error {
 	switch flexapi.ErrorCode(err) {
 	case flexapi.ECONFLICT:
+		if msg := flexapi.ErrorMessage(err); msg != "already exists" {
+			return errors.New(msg) // what is taken is not what the command named, as with a username
+		}
 		return fmt.Errorf("%s already exists", what)
 	case flexapi.ENOTFOUND:
 		return fmt.Errorf("%s: not found", what)
