@@ -157,15 +157,12 @@ func (s *Store) CreateUser(ctx context.Context, u *flexapi.User) error {
 	})
 }
 
-// claimed lists the usernames that are set.
-func claimed(usernames ...*string) []string {
-	var names []string
-	for _, n := range usernames {
-		if n != nil {
-			names = append(names, *n)
-		}
+// claimed lists username if it is set.
+func claimed(username *string) []string {
+	if username == nil {
+		return nil
 	}
-	return names
+	return []string{*username}
 }
 
 // claimUsernames fails with ECONFLICT when one of usernames, which users
