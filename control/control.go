@@ -98,12 +98,15 @@ func (p *plane) authorized(next http.Handler) http.Handler {
 	})
 }
 
-// fail answers err: a bad request's 400 naming what is wrong, an absent
-// resource's 404, and for anything else (the store) a 503 or 500.
+// fail answers err: a bad request's 400 naming what is wrong, a conflict's
+// 409 (a username taken, say), an absent resource's 404, and for anything
+// else (the store) a 503 or 500.
 func (p *plane) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch flexapi.ErrorCode(err) {
 	case flexapi.EINVALID:
 		api.WriteError(w, http.StatusBadRequest, 20001, flexapi.ErrorMessage(err))
+	case flexapi.ECONFLICT:
+		api.WriteError(w, http.StatusConflict, 20409, flexapi.ErrorMessage(err))
 	case flexapi.ENOTFOUND:
 		api.NotFound(w, r)
 	case flexapi.EUNAVAILABLE:

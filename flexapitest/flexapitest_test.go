@@ -262,3 +262,18 @@ func TestControlPlaneNeedsItsToken(t *testing.T) {
 		}
 	}
 }
+
+// A seed that would give two users of an instance one username is refused
+// with a 409 that says so, and ensures nothing.
+func TestSeedOfATakenUsername(t *testing.T) {
+	srv := flexapitest.NewServer(t)
+	_, err := srv.Seed(`{"accounts":[{"sid":"AC00000000000000000000000000000c01","auth_token":"conflicttoken012","instances":[{"sid":"GO00000000000000000000000000000c01",
+		"users":[{"flex_user_sid":"FU00000000000000000000000000000c01","username":"ana"},{"flex_user_sid":"FU00000000000000000000000000000c02","username":"ana"}]}]}]}`)
+	if err == nil || !strings.Contains(err.Error(), ": 409 ") || !strings.Contains(err.Error(), `"code":20409`) || !strings.Contains(err.Error(), "Username") {
+		t.Fatalf("seed of two users of one username: %v; want a 409 over the username", err)
+	}
+	tw := twilioFor(srv, "AC00000000000000000000000000000c01", "conflicttoken012")
+	if _, err := tw.FlexV2.FetchFlexUser("GO00000000000000000000000000000c01", "FU00000000000000000000000000000c01"); err == nil {
+		t.Error("a user of the refused seed exists")
+	}
+}
