@@ -20,6 +20,7 @@ import (
 	"github.com/flexapi/flexapi/api"
 	"github.com/flexapi/flexapi/control"
 	"github.com/flexapi/flexapi/fixture"
+	"github.com/flexapi/flexapi/internal/heapfloor"
 	"github.com/flexapi/flexapi/metrics"
 	"github.com/flexapi/flexapi/sqlstore"
 )
@@ -34,11 +35,17 @@ const (
 	maxHeaderBytes    = 32 << 10
 )
 
+// defaultHeapFloorMiB lets a small heap grow to 64 MiB between collections
+// (internal/heapfloor), as a server's would that holds a cache of some
+// 30,000 users anyway.
+const defaultHeapFloorMiB = 64
+
 // serveOptions are serve's flags, parsed; api holds the handler's part.
 type serveOptions struct {
 	addr, db, seed, logFormat      string
 	adminToken, adminAddr          string
 	journalSize, cacheUsers        int
+	heapFloorMiB                   int
 	tlsCert, tlsKey                string
 	opsAddr, pprofAddr             string
 	demo                           bool
@@ -76,12 +83,16 @@ func parseServe(e *env, args []string) (serveOptions, error) {
 	fs.IntVar(&o.journalSize, "journal-size", control.DefaultJournalSize, "requests the control plane's journal keeps")
 	fs.StringVar(&o.opsAddr, "ops-addr", "", "serve /healthz, /readyz and /metrics on this address instead of the API's (off when empty)")
 	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
+	fs.IntVar(&o.heapFloorMiB, "heap-floor-mib", defaultHeapFloorMiB, "MiB the heap may grow to before the garbage collector runs, however little is live (0: Go's own 4; GOGC in the environment turns it off)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	if err := parse(fs, e, args, allFromEnv); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
+	}
+	if o.heapFloorMiB < 0 {
+		return o, usageError{fmt.Errorf("--heap-floor-mib %d: want 0 or more", o.heapFloorMiB)}
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return o, usageError{errors.New("--tls-cert and --tls-key go together")}
@@ -109,6 +120,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer heapfloor.Keep(uint64(o.heapFloorMiB) << 20)()
 	tlsConfig, err := o.tlsConfig()
 	if err != nil {
 		return err
