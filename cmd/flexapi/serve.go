@@ -83,7 +83,7 @@ func parseServe(e *env, args []string) (serveOptions, error) {
 	fs.IntVar(&o.journalSize, "journal-size", control.DefaultJournalSize, "requests the control plane's journal keeps")
 	fs.StringVar(&o.opsAddr, "ops-addr", "", "serve /healthz, /readyz and /metrics on this address instead of the API's (off when empty)")
 	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off when empty")
-	fs.IntVar(&o.heapFloorMiB, "heap-floor-mib", defaultHeapFloorMiB, "MiB the heap may grow to before the garbage collector runs, however little is live (0: Go's own 4; GOGC in the environment turns it off)")
+	fs.IntVar(&o.heapFloorMiB, "heap-floor-mib", defaultHeapFloorMiB, "MiB the heap may grow to before the garbage collector runs, however little is live (0: Go's own 4); at most a quarter of GOMEMLIMIT or of a cgroup's memory limit, and off when GOGC is set")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	if err := parse(fs, e, args, allFromEnv); err != nil {
 		return o, err

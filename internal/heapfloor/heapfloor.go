@@ -12,9 +12,13 @@
 package heapfloor
 
 import (
+	"math"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/metrics"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -31,9 +35,14 @@ const minimumHeap = 4 << 20
 // before a cycle: it sets GOGC, from now and four times a second, to what
 // makes the live heap reach floor, and never below Go's default of 100. It
 // does nothing when floor is 0 or GOGC is set in the environment, which is
-// the operator's to choose. The function it returns stops it and puts GOGC
+// the operator's to choose. In a process whose memory is limited, by
+// GOMEMLIMIT or by its cgroup (a container's limit, a systemd MemoryMax),
+// the floor is a quarter of the limit at most, so that it never crowds out
+// what the process needs. The function it returns stops it and puts GOGC
 // back to 100.
 func Keep(floor uint64) (stop func()) {
+	limit := min(uint64(debug.SetMemoryLimit(-1)), cgroupLimit("/sys/fs/cgroup", "/proc/self/cgroup"))
+	floor = min(floor, limit/4)
 	if floor == 0 || os.Getenv("GOGC") != "" {
 		return func() {}
 	}
@@ -78,4 +87,38 @@ func percentFor(floor, live, roots uint64) int {
 	highest := 100 * floor / minimumHeap
 	grown := max(live+roots, 1)
 	return max(100, int(min(100*(floor-live)/grown, highest)))
+}
+
+// cgroupLimit is the lowest memory limit that the cgroups of the process
+// (as selfCgroup, /proc/self/cgroup, names them) set under root, the
+// cgroup file systems, v2 and v1: math.MaxUint64 when none is set or none
+// can be read.
+func cgroupLimit(root, selfCgroup string) uint64 {
+	limit := uint64(math.MaxUint64)
+	b, err := os.ReadFile(selfCgroup)
+	if err != nil {
+		return limit
+	}
+	for line := range strings.Lines(string(b)) {
+		// "0::/path" in v2; "4:memory:/path" in v1.
+		parts := strings.SplitN(strings.TrimSpace(line), ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		var files []string
+		switch {
+		case parts[0] == "0" && parts[1] == "":
+			files = []string{filepath.Join(root, parts[2], "memory.max"), filepath.Join(root, "unified", parts[2], "memory.max")}
+		case strings.Contains(","+parts[1]+",", ",memory,"):
+			files = []string{filepath.Join(root, "memory", parts[2], "memory.limit_in_bytes")}
+		}
+		for _, f := range files {
+			if v, err := os.ReadFile(f); err == nil {
+				if n, err := strconv.ParseUint(strings.TrimSpace(string(v)), 10, 64); err == nil {
+					limit = min(limit, n) // "max", v2's none, does not parse
+				}
+			}
+		}
+	}
+	return limit
 }

@@ -1,6 +1,9 @@
 package heapfloor
 
 import (
+	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -62,5 +65,60 @@ func TestKeepLeavesAnOperatorsGOGC(t *testing.T) {
 	defer stop()
 	if gogc := debug.SetGCPercent(300); gogc != 300 {
 		t.Errorf("GOGC with GOGC=300 in the environment: %d after Keep, want 300", gogc)
+	}
+}
+
+// A memory limit caps the floor at a quarter of it.
+func TestKeepStaysWithinAMemoryLimit(t *testing.T) {
+	const mib = 1 << 20
+	old := debug.SetMemoryLimit(128 * mib)
+	defer debug.SetMemoryLimit(old)
+	runtime.GC()
+	stop := Keep(64 * mib)
+	with := goal()
+	stop()
+	if with > 36*mib || with < 28*mib {
+		t.Errorf("heap goal with a 64 MiB floor and GOMEMLIMIT=128MiB: %d MiB, want about 32", with/mib)
+	}
+}
+
+// The limits of the cgroups a process is in are read from both versions'
+// files, wherever the process's own cgroup sits; a limit of none is none.
+func TestCgroupLimit(t *testing.T) {
+	write := func(path, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, c := range map[string]struct {
+		self  string
+		files map[string]string
+		want  uint64
+	}{
+		"v2":                  {"0::/system.slice/flexapi.service\n", map[string]string{"system.slice/flexapi.service/memory.max": "268435456\n"}, 256 << 20},
+		"v2, no limit":        {"0::/\n", map[string]string{"memory.max": "max\n"}, math.MaxUint64},
+		"v2 under unified":    {"0::/a\n", map[string]string{"unified/a/memory.max": "134217728\n"}, 128 << 20},
+		"v1":                  {"4:memory:/docker/x\n0::/\n", map[string]string{"memory/docker/x/memory.limit_in_bytes": "67108864\n"}, 64 << 20},
+		"v1, no limit":        {"4:memory:/\n", map[string]string{"memory/memory.limit_in_bytes": "9223372036854771712\n"}, 9223372036854771712},
+		"none readable":       {"4:memory:/gone\n", nil, math.MaxUint64},
+		"the lower of two":    {"4:memory:/x\n0::/x\n", map[string]string{"memory/x/memory.limit_in_bytes": "100\n", "x/memory.max": "50\n"}, 50},
+		"memory among others": {"3:cpu,memory:/y\n", map[string]string{"memory/y/memory.limit_in_bytes": "4096\n"}, 4096},
+	} {
+		root := t.TempDir()
+		for f, v := range c.files {
+			write(filepath.Join(root, f), v)
+		}
+		self := filepath.Join(root, "self-cgroup")
+		write(self, c.self)
+		if got := cgroupLimit(root, self); got != c.want {
+			t.Errorf("%s: %d, want %d", name, got, c.want)
+		}
+	}
+	if got := cgroupLimit(t.TempDir(), "/nonexistent/cgroup"); got != math.MaxUint64 {
+		t.Errorf("without /proc/self/cgroup: %d, want none", got)
 	}
 }
