@@ -224,8 +224,8 @@ func (sh *cacheShard) blob(e cachedUser) []byte { return sh.blobs[e.at : e.at+e.
 // can use any more. Blobs of entries gone stay where they were until then, so
 // a shard's blobs take some 1.25 times the room of the entries it held when
 // they last moved, and each byte appended is copied about four times more
-// in all. The old
-// buffer is garbage at once: no reader holds the lock that reading it takes.
+// in all. The old buffer is garbage at once: no reader holds the lock that
+// reading it takes.
 func (sh *cacheShard) compact(need int, epoch uint64) {
 	live := 0
 	for _, m := range [2]map[uint64]cachedUser{sh.m, sh.absent} {

@@ -17,15 +17,23 @@ import (
 // what they had is kept.
 func TestStoreOfSchema1Migrates(t *testing.T) { pgtest.EachStore(t, testStoreOfSchema1Migrates) }
 
-func testStoreOfSchema1Migrates(t *testing.T, dsn string) {
-	driver, name := "sqlite", dsn
+// rawDB opens the database at dsn without a store, to put there what no
+// write path of flexapi would; the caller closes it.
+func rawDB(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	driver := "sqlite"
 	if sqlstore.IsPostgres(dsn) {
 		driver = "pgx"
 	}
-	db, err := sql.Open(driver, name)
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+func testStoreOfSchema1Migrates(t *testing.T, dsn string) {
+	db := rawDB(t, dsn)
 	schema1, err := os.ReadFile("migrations/0001_init.sql")
 	if err != nil {
 		t.Fatal(err)

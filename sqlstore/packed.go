@@ -76,18 +76,20 @@ func appendField(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// fields reads the blob's strings in order.
-type fields struct{ rest string }
+// fields reads a blob's strings in order: from the cache's buffer, where
+// it lies, or from a string copied out of it, whose strings the user then
+// shares.
+type fields[B string | []byte] struct{ rest B }
 
-func (f *fields) next() string {
+func (f *fields[B]) next() B {
 	n, k := uvarint(f.rest)
 	s := f.rest[k : k+int(n)]
 	f.rest = f.rest[k+int(n):]
 	return s
 }
 
-// uvarint is binary.Uvarint of a string, without copying it.
-func uvarint(s string) (uint64, int) {
+// uvarint is binary.Uvarint of a string or bytes, without copying them.
+func uvarint[B string | []byte](s B) (uint64, int) {
 	var x uint64
 	var shift uint
 	for i := 0; i < len(s); i++ {
@@ -104,14 +106,8 @@ func uvarint(s string) (uint64, int) {
 // keyIs reports whether blob is key's user's (the cache's maps are keyed by
 // a hash of the key). It reads the blob where it lies, copying nothing.
 func keyIs(blob []byte, key flexapi.UserKey) bool {
-	for _, sid := range [3]string{key.AccountSID, key.InstanceSID, key.FlexUserSID} {
-		n, k := binary.Uvarint(blob)
-		if k <= 0 || n > uint64(len(blob)-k) || string(blob[k:k+int(n)]) != sid {
-			return false
-		}
-		blob = blob[k+int(n):]
-	}
-	return true
+	f := fields[[]byte]{blob}
+	return string(f.next()) == key.AccountSID && string(f.next()) == key.InstanceSID && string(f.next()) == key.FlexUserSID
 }
 
 // unpack makes the user that blob and p were packed from. Its strings are
@@ -119,7 +115,7 @@ func keyIs(blob []byte, key flexapi.UserKey) bool {
 // one allocation between them, so that the caller may change the user as it
 // likes.
 func unpack(blob string, p packedFields) flexapi.User {
-	f := fields{blob}
+	f := fields[string]{blob}
 	u := flexapi.User{AccountSID: f.next(), InstanceSID: f.next(), FlexUserSID: f.next(), Version: p.version}
 	strs := make([]string, 8+int(p.nRoles))
 	for i, field := range optionals(&u) {

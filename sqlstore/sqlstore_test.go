@@ -557,14 +557,7 @@ func testUsernamesAreUniqueWithinAnInstance(t *testing.T, dsn string) {
 
 	// Two users that share a username from before: one of them changes,
 	// keeping it.
-	driver := "sqlite"
-	if sqlstore.IsPostgres(dsn) {
-		driver = "pgx"
-	}
-	raw, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := rawDB(t, dsn)
 	defer raw.Close()
 	old := newUser("dave")
 	if _, err := raw.Exec(`INSERT INTO users (instance_sid, flex_user_sid, account_sid, username, created_date, updated_date)

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/metrics"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,20 +106,26 @@ func cgroupLimit(root, selfCgroup string) uint64 {
 		if len(parts) != 3 {
 			continue
 		}
-		var files []string
 		switch {
 		case parts[0] == "0" && parts[1] == "":
-			files = []string{filepath.Join(root, parts[2], "memory.max"), filepath.Join(root, "unified", parts[2], "memory.max")}
-		case strings.Contains(","+parts[1]+",", ",memory,"):
-			files = []string{filepath.Join(root, "memory", parts[2], "memory.limit_in_bytes")}
-		}
-		for _, f := range files {
-			if v, err := os.ReadFile(f); err == nil {
-				if n, err := strconv.ParseUint(strings.TrimSpace(string(v)), 10, 64); err == nil {
-					limit = min(limit, n) // "max", v2's none, does not parse
-				}
-			}
+			limit = min(limit, limitIn(root, parts[2], "memory.max"), limitIn(root, "unified", parts[2], "memory.max"))
+		case slices.Contains(strings.Split(parts[1], ","), "memory"):
+			limit = min(limit, limitIn(root, "memory", parts[2], "memory.limit_in_bytes"))
 		}
 	}
 	return limit
+}
+
+// limitIn is the limit that the file at path says: math.MaxUint64 when it
+// cannot be read or says "max", v2's none.
+func limitIn(path ...string) uint64 {
+	v, err := os.ReadFile(filepath.Join(path...))
+	if err != nil {
+		return math.MaxUint64
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(v)), 10, 64)
+	if err != nil {
+		return math.MaxUint64
+	}
+	return n
 }
