@@ -6,6 +6,7 @@
 //	go run ./bench [-sizes 1000,100000,1000000] [-rounds 5] [-duration 2s] [-connections 64]
 //	               [-postgres postgres://…] [-prism]
 //	go run ./bench soak [-minutes 10] [-rate 2000] [-users 10000]
+//	go run ./bench ab [-against HEAD] [-users 100000] [-rounds 5] [-postgres postgres://…]
 package main
 
 import (
@@ -51,9 +52,10 @@ func main() {
 		serveBaseline(os.Args[2], os.Args[3], os.Args[4], len(os.Args) == 6 && os.Args[5] == "contract")
 		return
 	}
-	if len(os.Args) > 1 && os.Args[1] == "soak" {
-		if err := runSoak(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "soak:", err)
+	subcommands := map[string]func([]string) error{"soak": runSoak, "ab": runAB}
+	if len(os.Args) > 1 && subcommands[os.Args[1]] != nil {
+		if err := subcommands[os.Args[1]](os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[1], err)
 			os.Exit(1)
 		}
 		return
