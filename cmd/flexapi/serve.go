@@ -21,6 +21,7 @@ import (
 	"github.com/flexapi/flexapi/control"
 	"github.com/flexapi/flexapi/fixture"
 	"github.com/flexapi/flexapi/internal/heapfloor"
+	"github.com/flexapi/flexapi/internal/lazydeadline"
 	"github.com/flexapi/flexapi/metrics"
 	"github.com/flexapi/flexapi/sqlstore"
 )
@@ -141,6 +142,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	ln = lazydeadline.Listener(ln) // the timeouts below, without a runtime timer moved for each
 
 	m := metrics.New(buildInfo())
 	if store.CacheSize() > 0 {
