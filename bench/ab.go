@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -63,17 +62,17 @@ func runAB(args []string) error {
 		}
 	}
 	modes := strings.Split(*scenarios, ",")
-	pairs := make(map[string][]abPair)
+	pairs := make(map[string][]round) // each a run of the new build against one of the old
 	for r := range c.rounds {
 		fmt.Printf("round %d of %d …\n", r+1, c.rounds)
 		for _, i := range rand.Perm(len(modes)) {
-			var p abPair
+			var runs [2]result
 			for _, j := range rand.Perm(2) {
-				if p[j], err = sides[j].run(modes[i], *users); err != nil {
+				if runs[j], err = sides[j].run(modes[i], *users); err != nil {
 					return err
 				}
 			}
-			pairs[modes[i]] = append(pairs[modes[i]], p)
+			pairs[modes[i]] = append(pairs[modes[i]], round{run: runs[0], baseline: runs[1]})
 		}
 	}
 	reportAB(c, *against, *users, modes, pairs)
@@ -121,65 +120,13 @@ func (s *abSide) stop() {
 	}
 }
 
-// run is one load run of mode against the side's server, with the CPU the
-// server spent on it.
-func (s *abSide) run(mode string, users int) (abRun, error) {
-	before, err := cpuTime(s.server.cmd.Process.Pid)
-	if err != nil {
-		return abRun{}, err
+// run is one load run of mode against the side's server.
+func (s *abSide) run(mode string, users int) (result, error) {
+	r, err := s.server.load(s.c, mode, users)
+	if err == nil && r.errors > 0 {
+		err = fmt.Errorf("%s build, %s: %d errors", s.name, mode, r.errors)
 	}
-	r, err := wrkRun(s.c, s.server.url(), mode, users)
-	if err != nil {
-		return abRun{}, err
-	}
-	after, err := cpuTime(s.server.cmd.Process.Pid)
-	if err != nil {
-		return abRun{}, err
-	}
-	if r.errors > 0 {
-		return abRun{}, fmt.Errorf("%s build, %s: %d errors", s.name, mode, r.errors)
-	}
-	return abRun{result: r, cpu: after - before}, nil
-}
-
-// abRun is one load run and the server CPU it took.
-type abRun struct {
-	result
-	cpu time.Duration
-}
-
-// perRequest is the server's CPU a request of the run.
-func (r abRun) perRequest(d time.Duration) time.Duration {
-	return time.Duration(float64(r.cpu) / (r.rps * d.Seconds()))
-}
-
-// abPair is one round's run of a scenario on the new build [0] and the old [1].
-type abPair [2]abRun
-
-// cpuTime is the user and system CPU that process pid has used, from /proc.
-// Linux counts it in clock ticks of 1/100 s (USER_HZ) on every platform Go
-// supports.
-func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The fields after the command's name, which is in parentheses and may
-	// hold spaces: utime and stime are the 12th and 13th of them.
-	_, rest, _ := strings.Cut(string(b), ") ")
-	f := strings.Fields(rest)
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	var ticks int64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, err
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond, nil
+	return r, err
 }
 
 // buildRevision builds flexapi as it was at rev, from git's archive of it.
@@ -204,7 +151,7 @@ func buildRevision(work, rev string) (string, error) {
 	return bin, nil
 }
 
-func reportAB(c config, against string, users int, modes []string, pairs map[string][]abPair) {
+func reportAB(c config, against string, users int, modes []string, pairs map[string][]round) {
 	store := "SQLite"
 	if c.postgres != "" {
 		store = "PostgreSQL"
@@ -215,30 +162,15 @@ func reportAB(c config, against string, users int, modes []string, pairs map[str
 	fmt.Println()
 	t := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(t, "scenario\tnew req/s\told req/s\treq/s new/old\tp99 new/old\tnew CPU a request\told CPU a request\tCPU new/old\t")
+	newCPU := func(r round) float64 { return float64(r.run.cpu) }
+	oldCPU := func(r round) float64 { return float64(r.baseline.cpu) }
 	for _, m := range modes {
 		ps := pairs[m]
-		side := func(i int, f func(abRun) float64) []round {
-			out := make([]round, len(ps))
-			for k, p := range ps {
-				out[k] = round{run: result{rps: f(p[i])}}
-			}
-			return out
-		}
-		per := func(r abRun) float64 { return float64(r.perRequest(c.duration)) }
-		ratios := func(f func(abRun) float64) []round {
-			out := make([]round, len(ps))
-			for k, p := range ps {
-				out[k] = round{run: result{rps: f(p[0])}, baseline: result{rps: f(p[1])}}
-			}
-			return out
-		}
-		reqs := func(r abRun) float64 { return r.rps }
-		p99 := func(r abRun) float64 { return float64(r.p99) }
 		fmt.Fprintf(t, "%s\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", m,
-			median(side(0, reqs), rps), median(side(1, reqs), rps),
-			spanned(ratios(reqs), ratio), spanned(ratios(p99), ratio),
-			time.Duration(median(side(0, per), rps)).Round(100*time.Nanosecond), time.Duration(median(side(1, per), rps)).Round(100*time.Nanosecond),
-			spanned(ratios(per), ratio))
+			median(ps, rps), median(ps, func(r round) float64 { return r.baseline.rps }),
+			spanned(ps, ratio), spanned(ps, p99Ratio),
+			time.Duration(median(ps, newCPU)).Round(100*time.Nanosecond), time.Duration(median(ps, oldCPU)).Round(100*time.Nanosecond),
+			spanned(ps, cpuRatio))
 	}
 	t.Flush()
 }

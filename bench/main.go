@@ -152,6 +152,8 @@ type result struct {
 	rps      float64
 	p50, p99 time.Duration
 	errors   int
+	requests int
+	cpu      time.Duration // the server process's CPU a request (not PostgreSQL's), when measured
 }
 
 // startRow is a server's start-up, memory and cache.
@@ -199,8 +201,29 @@ func wrkRun(c config, url, mode string, users int) (result, error) {
 	if mode != "miss" { // a miss is a 404 by design
 		errs += w.StatusErrors
 	}
-	return result{rps: float64(w.Requests) / w.Seconds,
+	return result{rps: float64(w.Requests) / w.Seconds, requests: w.Requests,
 		p50: time.Duration(w.P50us) * time.Microsecond, p99: time.Duration(w.P99us) * time.Microsecond, errors: errs}, nil
+}
+
+// load drives the process with the scenario for the configured time, and
+// notes the CPU it spent a request.
+func (p *process) load(c config, mode string, users int) (result, error) {
+	before, err := p.cpuTime()
+	if err != nil {
+		return result{}, err
+	}
+	r, err := wrkRun(c, p.url(), mode, users)
+	if err != nil {
+		return result{}, err
+	}
+	after, err := p.cpuTime()
+	if err != nil {
+		return result{}, err
+	}
+	if r.requests > 0 {
+		r.cpu = (after - before) / time.Duration(r.requests)
+	}
+	return r, nil
 }
 
 // process is a server that bench started and will stop.
@@ -236,6 +259,32 @@ func (p *process) rssMiB() float64 {
 		}
 	}
 	return 0
+}
+
+// cpuTime is the user and system CPU the process has used, from /proc.
+// Linux counts it in clock ticks of 1/100 s (USER_HZ) on every platform Go
+// supports.
+func (p *process) cpuTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command's name, which is in parentheses and may
+	// hold spaces: utime and stime are the 12th and 13th of them.
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", p.cmd.Process.Pid)
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
 // cacheCounts are a server's cache hits and misses so far, from its metrics.

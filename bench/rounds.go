@@ -226,7 +226,7 @@ func (b *bench) measure(c config) error {
 			s := b.subjects[i]
 			var one round
 			var err error
-			if one.baseline, err = wrkRun(c, b.baseline.url(), "fetch", 1000); err != nil {
+			if one.baseline, err = b.baseline.load(c, "fetch", 1000); err != nil {
 				return err
 			}
 			if s.raw != nil {
@@ -234,7 +234,7 @@ func (b *bench) measure(c config) error {
 					return err
 				}
 			}
-			if one.run, err = wrkRun(c, s.server.url(), s.mode, s.users); err != nil {
+			if one.run, err = s.server.load(c, s.mode, s.users); err != nil {
 				return err
 			}
 			s.rounds = append(s.rounds, one)
@@ -327,6 +327,7 @@ func spanned(rounds []round, f func(round) float64) string {
 
 func ratio(r round) float64    { return r.run.rps / r.baseline.rps }
 func p99Ratio(r round) float64 { return float64(r.run.p99) / float64(r.baseline.p99) }
+func cpuRatio(r round) float64 { return float64(r.run.cpu) / float64(r.baseline.cpu) }
 func rps(r round) float64      { return r.run.rps }
 
 func (b *bench) report(c config) error {
@@ -339,21 +340,26 @@ func (b *bench) report(c config) error {
 	contract := b.subjects[0]
 	fmt.Printf("\nflexapi bench, %s, wrk -t2 -c%d -d%s, %d rounds, %d cores\n", time.Now().UTC().Format("2006-01-02"), c.connections, c.duration, c.rounds, numCPU())
 	fmt.Println("figures are medians over the rounds; a ratio is the median of a run against the baseline run just before it (lowest–highest round)")
+	fmt.Println("CPU a request is the server process's own, from /proc (PostgreSQL's is not counted)")
 	fmt.Println()
 	t := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(t, "store\tusers\tscenario\treq/s\tp50\tp99\terrors\t× baseline\t× contract\tp99 × baseline\t")
+	fmt.Fprintln(t, "store\tusers\tscenario\treq/s\tp50\tp99\terrors\t× baseline\t× contract\tp99 × baseline\tCPU a request\tCPU × baseline\t")
 	row := func(store string, users int, scenario string, rounds []round, vsBaseline, vsContract string, p99 string) {
 		errs := 0
 		for _, r := range rounds {
 			errs += r.run.errors
 		}
-		p50, p99th := "-", "-"
+		p50, p99th, cpu, cpuVsBaseline := "-", "-", "-", "-"
 		if rounds[0].run.p50 > 0 { // the raw store's rate has no latencies
 			p50 = time.Duration(median(rounds, func(r round) float64 { return float64(r.run.p50) })).Round(time.Microsecond).String()
 			p99th = time.Duration(median(rounds, func(r round) float64 { return float64(r.run.p99) })).Round(time.Microsecond).String()
+			cpu = time.Duration(median(rounds, func(r round) float64 { return float64(r.run.cpu) })).Round(100 * time.Nanosecond).String()
 		}
-		fmt.Fprintf(t, "%s\t%d\t%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t\n", store, users, scenario, median(rounds, rps), p50, p99th,
-			errs, vsBaseline, vsContract, p99)
+		if p99 != "-" { // a run against the bare baseline run just before it
+			cpuVsBaseline = fmt.Sprintf("%.2f", median(rounds, cpuRatio))
+		}
+		fmt.Fprintf(t, "%s\t%d\t%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", store, users, scenario, median(rounds, rps), p50, p99th,
+			errs, vsBaseline, vsContract, p99, cpu, cpuVsBaseline)
 	}
 	row("baseline", 1000, "net/http constant", all, "-", "-", "-")
 	for _, s := range b.subjects {
