@@ -56,7 +56,7 @@ type cacheState struct {
 }
 
 // cacheShard holds users, and apart the keys of users found absent, by a
-// hash of their key, with their blobs (see packedUser) in one buffer: maps
+// hash of their key, with their blobs (see pack) in one buffer: maps
 // and a buffer without pointers, which the garbage collector does not scan.
 // It counts its own hits and misses, so that concurrent reads of different
 // shards write no line in common.
@@ -70,12 +70,11 @@ type cacheShard struct {
 	_      [48]byte // 128 bytes in all: cache lines of its own, however aligned
 }
 
-// cachedUser is a user as read in an epoch: its numbers, and where its blob
-// is in its shard's blobs.
+// cachedUser is a user as read in an epoch: where its blob is in its
+// shard's blobs.
 type cachedUser struct {
 	epoch uint64
 	at, n uint32
-	packedFields
 }
 
 // minBlobs is the least room a shard's blobs start with.
@@ -165,7 +164,7 @@ func (c *userCache) get(key flexapi.UserKey) (u flexapi.User, found, hit bool, s
 	}
 	sh.hits.Add(1)
 	if found {
-		return unpack(blob, e.packedFields), true, true, st
+		return unpack(blob), true, true, st
 	}
 	return u, false, true, st
 }
@@ -181,19 +180,19 @@ func (c *userCache) put(st *cacheState, key flexapi.UserKey, u *flexapi.User) {
 	if absent {
 		u = &flexapi.User{AccountSID: key.AccountSID, InstanceSID: key.InstanceSID, FlexUserSID: key.FlexUserSID}
 	}
-	p := pack(*u)
+	blob := pack(*u)
 	h, sh := c.hashed(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if c.state.Load() != st {
 		return
 	}
-	c.keep(sh, absent, h, st.epoch, p)
+	c.keep(sh, absent, h, st.epoch, blob)
 }
 
-// keep puts p, read in epoch, into one of sh's maps, whose lock the caller
+// keep puts a user's blob, read in epoch, into one of sh's maps, whose lock the caller
 // holds, pushing out another entry when the map has no room for one more.
-func (c *userCache) keep(sh *cacheShard, absent bool, h uint64, epoch uint64, p packedUser) {
+func (c *userCache) keep(sh *cacheShard, absent bool, h uint64, epoch uint64, blob []byte) {
 	into, limit := sh.m, c.perShard
 	if absent {
 		into, limit = sh.absent, c.absentMax
@@ -205,14 +204,14 @@ func (c *userCache) keep(sh *cacheShard, absent bool, h uint64, epoch uint64, p 
 			break
 		}
 	}
-	if len(sh.blobs)+len(p.blob) > cap(sh.blobs) {
-		sh.compact(len(p.blob), epoch)
+	if len(sh.blobs)+len(blob) > cap(sh.blobs) {
+		sh.compact(len(blob), epoch)
 	}
-	if len(sh.blobs)+len(p.blob) > math.MaxUint32 {
+	if len(sh.blobs)+len(blob) > math.MaxUint32 {
 		return // not kept: a shard's blobs are addressed in 32 bits
 	}
-	into[h] = cachedUser{epoch: epoch, at: uint32(len(sh.blobs)), n: uint32(len(p.blob)), packedFields: p.packedFields}
-	sh.blobs = append(sh.blobs, p.blob...)
+	into[h] = cachedUser{epoch: epoch, at: uint32(len(sh.blobs)), n: uint32(len(blob))}
+	sh.blobs = append(sh.blobs, blob...)
 }
 
 // blob is e's blob, valid while the shard's lock is held.
