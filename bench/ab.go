@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -38,7 +39,7 @@ func runAB(args []string) error {
 		return err
 	}
 	if c.rounds < 1 || *users < 1 {
-		return fmt.Errorf("ab: -rounds and -users: at least one")
+		return errors.New("-rounds and -users: at least one")
 	}
 	if err := ensureWrk(); err != nil {
 		return err
