@@ -352,24 +352,21 @@ func (b *bench) report(c config) error {
 	fmt.Println()
 	t := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(t, "store\tusers\tscenario\treq/s\tp50\tp99\terrors\t× baseline\t× contract\tp99 × baseline\tCPU a request\tCPU × baseline\t")
-	row := func(store string, users int, scenario string, rounds []round, vsBaseline, vsContract string, p99 string) {
+	row := func(store string, users int, scenario string, rounds []round, vsBaseline, vsContract, p99, cpuVsBaseline string) {
 		errs := 0
 		for _, r := range rounds {
 			errs += r.run.errors
 		}
-		p50, p99th, cpu, cpuVsBaseline := "-", "-", "-", "-"
+		p50, p99th, cpu := "-", "-", "-"
 		if rounds[0].run.p50 > 0 { // the raw store's rate has no latencies
 			p50 = time.Duration(median(rounds, func(r round) float64 { return float64(r.run.p50) })).Round(time.Microsecond).String()
 			p99th = time.Duration(median(rounds, func(r round) float64 { return float64(r.run.p99) })).Round(time.Microsecond).String()
 			cpu = time.Duration(median(rounds, func(r round) float64 { return float64(r.run.cpu) })).Round(100 * time.Nanosecond).String()
 		}
-		if p99 != "-" { // a run against the bare baseline run just before it
-			cpuVsBaseline = fmt.Sprintf("%.2f", median(rounds, cpuRatio))
-		}
 		fmt.Fprintf(t, "%s\t%d\t%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", store, users, scenario, median(rounds, rps), p50, p99th,
 			errs, vsBaseline, vsContract, p99, cpu, cpuVsBaseline)
 	}
-	row("baseline", 1000, "net/http constant", all, "-", "-", "-")
+	row("baseline", 1000, "net/http constant", all, "-", "-", "-", "-")
 	for _, s := range b.subjects {
 		vsBaseline := spanned(s.rounds, ratio)
 		vsContract := "-"
@@ -377,12 +374,13 @@ func (b *bench) report(c config) error {
 			vsContract = fmt.Sprintf("%.2f", median(against(s, contract), ratio))
 		}
 		p99 := fmt.Sprintf("%.2f", median(s.rounds, p99Ratio))
+		cpu := fmt.Sprintf("%.2f", median(s.rounds, cpuRatio))
 		if s.raw != nil {
-			row(s.store, s.users, "raw store update", rawRounds(s), "-", "-", "-")
+			row(s.store, s.users, "raw store update", rawRounds(s), "-", "-", "-", "-")
 			vsRaw := func(r round) float64 { return r.run.rps / r.raw }
-			vsBaseline, vsContract, p99 = spanned(s.rounds, vsRaw)+" × raw store", "-", "-"
+			vsBaseline, vsContract, p99, cpu = spanned(s.rounds, vsRaw)+" × raw store", "-", "-", "-"
 		}
-		row(s.store, s.users, s.scenario, s.rounds, vsBaseline, vsContract, p99)
+		row(s.store, s.users, s.scenario, s.rounds, vsBaseline, vsContract, p99, cpu)
 	}
 	t.Flush()
 	b.reportWholeCache()

@@ -190,8 +190,9 @@ func (c *userCache) put(st *cacheState, key flexapi.UserKey, u *flexapi.User) {
 	c.keep(sh, absent, h, st.epoch, blob)
 }
 
-// keep puts a user's blob, read in epoch, into one of sh's maps, whose lock the caller
-// holds, pushing out another entry when the map has no room for one more.
+// keep puts a user's blob, read in epoch, into one of sh's maps, whose lock
+// the caller holds, pushing out another entry when the map has no room for
+// one more.
 func (c *userCache) keep(sh *cacheShard, absent bool, h uint64, epoch uint64, blob []byte) {
 	into, limit := sh.m, c.perShard
 	if absent {

@@ -87,12 +87,7 @@ func appendField(b []byte, s string) []byte {
 // shares.
 type fields[B string | []byte] struct{ rest B }
 
-func (f *fields[B]) next() B {
-	n := f.uint()
-	s := f.rest[:n]
-	f.rest = f.rest[n:]
-	return s
-}
+func (f *fields[B]) next() B { return f.take(int(f.uint())) }
 
 // uint reads a uvarint.
 func (f *fields[B]) uint() uint64 {
