@@ -369,3 +369,41 @@ func TestReadsDecodeEveryColumn(t *testing.T) {
 		}
 	})
 }
+
+// A batch's keys travel to PostgreSQL as array literals: a SID holding a
+// quote, a backslash, a comma, braces or the word NULL still names its own
+// user, and only it.
+func TestBatchedLookupQuotesEveryKey(t *testing.T) {
+	pgtest.EachStore(t, func(t *testing.T, dsn string) {
+		s := open(t, dsn, CacheUsers(0))
+		twoTenants(t, s, 0)
+		ctx := context.Background()
+		account, instance := "AC000000000000000000000000000000a1", fmt.Sprintf("GO%032d", 1)
+		sids := []string{`FU"a`, `FU\b`, `FU,c`, `{FU}`, `NULL`, `FU d`, `FU\"e`, ``}
+		var keys []flexapi.UserKey
+		for _, sid := range sids {
+			u := flexapi.User{AccountSID: account, InstanceSID: instance, FlexUserSID: sid, Username: &sid}
+			if err := s.CreateUser(ctx, &u); err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, flexapi.UserKey{AccountSID: account, InstanceSID: instance, FlexUserSID: sid})
+		}
+		keys = append(keys, flexapi.UserKey{AccountSID: account, InstanceSID: instance, FlexUserSID: `FU"a","FU\b`})
+		users, err := s.reads.lookup(ctx, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, u := range users {
+			if u.Username == nil || *u.Username != u.FlexUserSID {
+				t.Errorf("user %q has the username %v", u.FlexUserSID, u.Username)
+			}
+			got = append(got, u.FlexUserSID)
+		}
+		slices.Sort(got)
+		slices.Sort(sids)
+		if !slices.Equal(got, sids) {
+			t.Errorf("a batch of %d keys found %q; want %q", len(keys), got, sids)
+		}
+	})
+}
