@@ -45,7 +45,8 @@ type Store struct {
 	dialect dialect
 	hot     hotStatements
 	reads   userReads
-	cache   *userCache // nil: every read asks the database
+	writes  *writeQueue // SQLite's; PostgreSQL takes concurrent writes
+	cache   *userCache  // nil: every read asks the database
 	// afterCommit, for tests, runs between a write's commit and the cache's
 	// bookkeeping of it: where another process's commit can slip in.
 	afterCommit func()
@@ -171,7 +172,7 @@ func OpenWith(ctx context.Context, dsn string, access Access, opts ...Option) (*
 	if file == "" {
 		return nil, errors.New("empty database path")
 	}
-	s := &Store{now: time.Now, dialect: sqliteDialect}
+	s := &Store{now: time.Now, dialect: sqliteDialect, writes: &writeQueue{}}
 	var err error
 	switch {
 	case file == ":memory:":
@@ -522,6 +523,14 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // fn returns errNothingWritten when it found nothing to change: the
 // transaction is then rolled back, and inTxFor returns nil.
 func (s *Store) inTxFor(ctx context.Context, wrote func() []userWrite, fn func(*sql.Tx) error) error {
+	if s.writes == nil {
+		return s.writeTx(ctx, wrote, fn)
+	}
+	return s.writes.do(ctx, func() error { return s.writeTx(ctx, wrote, fn) })
+}
+
+// writeTx is inTxFor's transaction, run in the write queue's turn on SQLite.
+func (s *Store) writeTx(ctx context.Context, wrote func() []userWrite, fn func(*sql.Tx) error) error {
 	if err := s.file.check(); err != nil {
 		return err
 	}
@@ -550,18 +559,19 @@ func (s *Store) inTxFor(ctx context.Context, wrote func() []userWrite, fn func(*
 	if err != nil {
 		return wrap(err)
 	}
+	// After a commit this does nothing; otherwise it frees the write
+	// connection, also when fn panics.
+	defer tx.Rollback()
 	if s.cache != nil {
 		before = s.cache.wal.header() // the write lock is held: nobody else commits now
 	}
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		if errors.Is(err, errNothingWritten) {
 			return nil
 		}
 		return wrap(err)
 	}
 	if err := s.file.check(); err != nil {
-		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
