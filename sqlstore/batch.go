@@ -225,11 +225,16 @@ func arrayLiteral(keys []flexapi.UserKey, field func(flexapi.UserKey) string) st
 			b.WriteByte(',')
 		}
 		b.WriteByte('"')
-		for _, c := range []byte(field(k)) {
-			if c == '"' || c == '\\' {
-				b.WriteByte('\\')
+		v := field(k)
+		if !strings.ContainsAny(v, `"\`) { // a SID's letters and digits
+			b.WriteString(v)
+		} else {
+			for _, c := range []byte(v) {
+				if c == '"' || c == '\\' {
+					b.WriteByte('\\')
+				}
+				b.WriteByte(c)
 			}
-			b.WriteByte(c)
 		}
 		b.WriteByte('"')
 	}
