@@ -263,9 +263,10 @@ type userWrite struct {
 // after the commit, and the users written (nil: unknown, which forgets
 // everything). A user written is kept as the write left it, so that the
 // reads after an update come from memory too; one the write does not
-// describe is forgotten. The store has one write connection, so writes queue anyway;
-// the turn makes each one's bookkeeping come before the next one's BEGIN, so
-// that each finds the cache at the header just before its own commit.
+// describe is forgotten. The store's write queue (writes.go) runs one write
+// at a time already; the turn, never waited for then, keeps the bookkeeping
+// right by itself: each write's comes before the next one's BEGIN, so that
+// each finds the cache at the header just before its own commit.
 func (c *userCache) writeBegun(ctx context.Context) (func(before, after walHeader, wrote []userWrite), error) {
 	select {
 	case c.turn <- struct{}{}:
