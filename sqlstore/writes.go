@@ -6,13 +6,14 @@ import (
 	"sync/atomic"
 )
 
-// writeQueue runs the writes of a SQLite store one after another, those
-// that had to wait on a goroutine that runs while writes wait. SQLite has one writer, and the store
-// one write connection, so writes queue whoever runs them; run by the
-// requests' own goroutines, each write began only once the goroutine of the
-// next had been woken and scheduled after the one before it ended. Under
-// load that gap was a third of a write's time, in which nothing was written.
-// The queue's goroutine goes from one write to the next at once.
+// writeQueue runs a SQLite store's writes one at a time. SQLite has one
+// writer and the store one write connection, so writes always took turns;
+// but a turn handed from one request's goroutine to the next began only once
+// that goroutine was woken and scheduled, and under load that gap was a
+// third of a write's time, in which nothing was written. A write that finds
+// none under way runs on its caller's goroutine; those that come meanwhile
+// wait in the queue, which one goroutine serves back to back while writes
+// wait.
 type writeQueue struct {
 	mu      sync.Mutex
 	waiting []*writeJob
