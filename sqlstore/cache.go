@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"context"
 	"hash/maphash"
 	"math"
 	"sync"
@@ -32,9 +31,8 @@ type userCache struct {
 	perShard  int // users
 	absentMax int // absent users, in room of their own
 	state     atomic.Pointer[cacheState]
-	mu        sync.Mutex    // serialises changes of state
-	turn      chan struct{} // one write of this process at a time, from BEGIN to its bookkeeping
-	writing   atomic.Bool   // the turn is held: for readers, which do not take it
+	mu        sync.Mutex  // serialises changes of state
+	writing   atomic.Bool // a write of this process is under way, from BEGIN to its bookkeeping
 	seed      maphash.Seed
 	shards    [cacheShards]cacheShard
 	checkWAL  bool // false only in the test that shows what the check is for
@@ -85,8 +83,7 @@ func newUserCache(wal *walIndex, size int) *userCache {
 	// more than its share (four standard deviations): a cache of n users then
 	// holds any n users, and at most a few percent more.
 	mean := float64(size) / cacheShards
-	c := &userCache{wal: wal, perShard: max(1, int(mean+4*math.Sqrt(mean))), seed: maphash.MakeSeed(), checkWAL: true,
-		turn: make(chan struct{}, 1)}
+	c := &userCache{wal: wal, perShard: max(1, int(mean+4*math.Sqrt(mean))), seed: maphash.MakeSeed(), checkWAL: true}
 	// Absent users get an eighth as much room, apart: reads of made-up SIDs,
 	// however many, never push out the users that exist.
 	c.absentMax = max(1, c.perShard/8)
@@ -257,25 +254,17 @@ type userWrite struct {
 	now *flexapi.User
 }
 
-// writeBegun waits for this process's write turn, marks a write as under
-// way, and returns the function that accounts for it and ends the turn, to
-// be called with the header read once the write lock was held, the header
-// after the commit, and the users written (nil: unknown, which forgets
-// everything). A user written is kept as the write left it, so that the
-// reads after an update come from memory too; one the write does not
-// describe is forgotten. The store's write queue (writes.go) runs one write
-// at a time already; the turn, never waited for then, keeps the bookkeeping
-// right by itself: each write's comes before the next one's BEGIN, so that
+// writeBegun marks a write as under way and returns the function that
+// accounts for it, to be called with the header read once the write lock was
+// held, the header after the commit, and the users written (nil: unknown,
+// which forgets everything). A user written is kept as the write left it, so
+// that the reads after an update come from memory too; one the write does
+// not describe is forgotten. Its caller runs this process's writes one at a
+// time, from BEGIN to their bookkeeping (the store's write queue), so that
 // each finds the cache at the header just before its own commit.
-func (c *userCache) writeBegun(ctx context.Context) (func(before, after walHeader, wrote []userWrite), error) {
-	select {
-	case c.turn <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+func (c *userCache) writeBegun() func(before, after walHeader, wrote []userWrite) {
 	c.writing.Store(true)
 	return func(before, after walHeader, wrote []userWrite) {
-		defer func() { <-c.turn }()
 		defer c.writing.Store(false)
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -299,7 +288,7 @@ func (c *userCache) writeBegun(ctx context.Context) (func(before, after walHeade
 			c.state.Store(&cacheState{header: after, epoch: st.epoch + 1})
 			c.resets.Add(1)
 		}
-	}, nil
+	}
 }
 
 // stats counts what the cache holds and has done.

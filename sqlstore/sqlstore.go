@@ -537,10 +537,7 @@ func (s *Store) writeTx(ctx context.Context, wrote func() []userWrite, fn func(*
 	var before walHeader
 	committed := false
 	if s.cache != nil {
-		done, err := s.cache.writeBegun(ctx)
-		if err != nil {
-			return wrap(err)
-		}
+		done := s.cache.writeBegun()
 		defer func() {
 			// Only a commit that wrote may pass for the next commit after
 			// before: were this one empty, a commit of another process just

@@ -147,13 +147,15 @@ func (c *conn) set(d *deadline, t time.Time, toSocket func(time.Time) error) err
 func (c *conn) armDue(soon time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if r := &c.read; !r.armed && !r.at.IsZero() && r.at.Before(soon) {
-		r.armed = true
-		c.TCPConn.SetReadDeadline(r.at)
-	}
-	if w := &c.write; !w.armed && !w.at.IsZero() && w.at.Before(soon) {
-		w.armed = true
-		c.TCPConn.SetWriteDeadline(w.at)
+	c.read.armIfDue(soon, c.TCPConn.SetReadDeadline)
+	c.write.armIfDue(soon, c.TCPConn.SetWriteDeadline)
+}
+
+// armIfDue hands the socket d if it is only noted and passes before soon.
+func (d *deadline) armIfDue(soon time.Time, toSocket func(time.Time) error) {
+	if !d.armed && !d.at.IsZero() && d.at.Before(soon) {
+		d.armed = true
+		toSocket(d.at)
 	}
 }
 
