@@ -2,6 +2,9 @@ package api
 
 import (
 	"encoding/json"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +70,44 @@ func TestRepresentationEncodesAsEncodingJSON(t *testing.T) {
 		}
 		if direct := representation(u, url).appendJSON(nil); string(direct) != string(want) {
 			t.Errorf("%s: appendJSON differs from MarshalJSON:\n%s", name, direct)
+		}
+	}
+}
+
+// errorBody is Twilio's error shape as encoding/json writes it from struct
+// tags: the yardstick of writeErrorBody.
+type errorBody struct {
+	Code     int    `json:"code"`
+	Detail   string `json:"detail,omitempty"`
+	Message  string `json:"message"`
+	MoreInfo string `json:"more_info"`
+	Status   int    `json:"status"`
+}
+
+func TestErrorBodiesEncodeAsEncodingJSON(t *testing.T) {
+	cases := []struct {
+		status, code int
+		detail       string
+		message      []string
+	}{
+		{404, codeNotFound, "", []string{"The requested resource ", "/v2/Instances/GO1/Users/FU1", " was not found"}},
+		{405, codeMethodNotAllowed, "", []string{"The requested resource ", "/x", " does not support the attempted HTTP method ", "DELETE"}},
+		{401, codeUnauthorized, "Your AccountSid or AuthToken was incorrect.", []string{"Authentication Error - invalid username"}},
+		{400, codeInvalid, "", []string{"Invalid parameter Email: \"<b>&amp;</b>\" \\ \u2028 \x01\t\n é 日本 \xff"}},
+		{405, codeMethodNotAllowed, "a \"detail\" <with> &", []string{"/a&b", "<", `"`, "\xff\xfe"}},
+		{500, codeInternal, "", []string{}},
+		{503, codeUnavailable, "", []string{""}},
+	}
+	for _, c := range cases {
+		rec := httptest.NewRecorder()
+		writeErrorBody(rec, c.status, c.code, c.detail, c.message...)
+		want, _ := json.Marshal(errorBody{Code: c.code, Detail: c.detail, Message: strings.Join(c.message, ""),
+			MoreInfo: "https://www.twilio.com/docs/errors/" + strconv.Itoa(c.code), Status: c.status})
+		if got := rec.Body.String(); got != string(want) || rec.Code != c.status {
+			t.Errorf("writeErrorBody(%d, %q, %q):\n got %d %s\nwant %d %s", c.code, c.detail, c.message, rec.Code, got, c.status, want)
+		}
+		if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+			t.Errorf("Content-Type %q", ct)
 		}
 	}
 }

@@ -141,7 +141,7 @@ func (s *server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 		if f.Status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "1")
 		}
-		writeErrorBody(w, f.Status, f.Code, f.Message, "")
+		writeErrorBody(w, f.Status, f.Code, "", f.Message)
 		return true
 	}
 	return false
@@ -149,7 +149,7 @@ func (s *server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 
 // WriteError writes a Twilio error body, for flexapi's own handlers.
 func WriteError(w http.ResponseWriter, status, code int, message string) {
-	writeErrorBody(w, status, code, message, "")
+	writeErrorBody(w, status, code, "", message)
 }
 
 // TwilioCode is the Twilio error code of an HTTP status, for errors whose

@@ -76,7 +76,7 @@ func (b *buckets) forgetFull(now time.Time) {
 // tooManyRequests is Twilio's 429, with Retry-After in whole seconds.
 func tooManyRequests(w http.ResponseWriter, retryAfter time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retryAfter.Seconds()))))
-	writeErrorBody(w, http.StatusTooManyRequests, codeTooManyRequests, "Too many requests", "")
+	writeErrorBody(w, http.StatusTooManyRequests, codeTooManyRequests, "", "Too many requests")
 }
 
 // clientAddress is the host of the peer, part of the key for slowing down
@@ -103,7 +103,7 @@ func (s *server) limitInFlight(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		default:
 			w.Header().Set("Retry-After", "1")
-			writeErrorBody(w, http.StatusServiceUnavailable, codeUnavailable, "Service unavailable", "")
+			writeErrorBody(w, http.StatusServiceUnavailable, codeUnavailable, "", "Service unavailable")
 		}
 	})
 }

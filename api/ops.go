@@ -35,7 +35,7 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		writeErrorBody(w, http.StatusServiceUnavailable, codeUnavailable, "Service unavailable", "")
+		writeErrorBody(w, http.StatusServiceUnavailable, codeUnavailable, "", "Service unavailable")
 		return
 	}
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})

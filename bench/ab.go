@@ -27,7 +27,7 @@ func runAB(args []string) error {
 	fs := flag.NewFlagSet("ab", flag.ContinueOnError)
 	against := fs.String("against", "HEAD", "the git revision of the old build; \".\" for the working tree's (to compare flags)")
 	users := fs.Int("users", 100_000, "users in each store")
-	scenarios := fs.String("scenarios", "fetch,healthz,miss,update", "scenarios of bench's load script: fetch, miss, healthz, update, mixed")
+	scenarios := fs.String("scenarios", "fetch,healthz,miss,update", "scenarios of bench's load script: fetch, miss, healthz, update, mixed, malformed, not-allowed")
 	newFlags := fs.String("new-flags", "", "extra flags of the new build's serve, space-separated")
 	oldFlags := fs.String("old-flags", "", "extra flags of the old build's serve, space-separated")
 	var c config

@@ -13,7 +13,7 @@ package main
 const wrkScript = `
 local users = tonumber(os.getenv("BENCH_USERS"))
 local instance = os.getenv("BENCH_INSTANCE")
-local mode = os.getenv("BENCH_MODE")           -- fetch, miss, healthz, update, mixed
+local mode = os.getenv("BENCH_MODE")           -- fetch, miss, healthz, update, mixed, malformed, not-allowed
 local nonce = os.getenv("BENCH_NONCE")
 wrk.headers["Authorization"] = "Basic " .. os.getenv("BENCH_AUTH")
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -37,6 +37,10 @@ request = function()
     path = "/v2/Instances/" .. instance .. "/Users/FU" .. string.format("%032x", users + i)
   elseif mode == "healthz" then
     path = "/healthz"
+  elseif mode == "malformed" then
+    path = "/v2/Instances/" .. instance .. "/Users/FU" .. i
+  elseif mode == "not-allowed" then
+    return wrk.format("DELETE", path, nil, nil)
   end
   if mode == "update" or (mode == "mixed" and math.random(1, 10) == 1) then
     return wrk.format("POST", path, nil, "Email=u" .. i .. "-" .. nonce .. "-" .. thread_number .. "-" .. counter .. "@example.com")

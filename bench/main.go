@@ -198,7 +198,9 @@ func wrkRun(c config, url, mode string, users int) (result, error) {
 		return result{}, fmt.Errorf("wrk printed no figures: %s", out)
 	}
 	errs := w.SocketErrors
-	if mode != "miss" { // a miss is a 404 by design
+	switch mode {
+	case "miss", "malformed", "not-allowed": // a 404 or 405 by design
+	default:
 		errs += w.StatusErrors
 	}
 	return result{rps: float64(w.Requests) / w.Seconds, requests: w.Requests,
