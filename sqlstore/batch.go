@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"runtime"
 	"strings"
@@ -20,12 +21,21 @@ import (
 // promise as a query of its own. A read that finds a query slot free is sent
 // at once: batching adds no wait when the store keeps up.
 type userReads struct {
-	mu      sync.Mutex
-	waiting []*userRead
-	running int // batches being read
-	limit   int // most batches read at once
-	lookup  func(ctx context.Context, keys []flexapi.UserKey) ([]flexapi.User, error)
+	mu       sync.Mutex
+	waiting  []*userRead
+	running  int // batches being read
+	limit    int // most batches read at once
+	lookup   func(ctx context.Context, keys []flexapi.UserKey) ([]flexapi.User, error)
+	patience time.Duration // zero: readPatience
+	patient  chan struct{} // closed at the end of the current spell of patience; nil between spells
 }
+
+// readPatience is how long a read waits for its answer before it watches
+// its context too. Most reads are answered within a few milliseconds, and
+// watching a request's context costs it a timer (some 4 % of the CPU of a
+// fetch over PostgreSQL, whose every read waits); a read whose context ends
+// before its answer comes learns of it at most this late.
+const readPatience = 100 * time.Millisecond
 
 type userRead struct {
 	ctx  context.Context
@@ -50,8 +60,9 @@ func batchesAtOnce() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 const maxBatch = 64
 
 // read returns the user named by key, or ENOTFOUND. The queries run on
-// goroutines of their own, so that a read gives up at its own deadline even
-// when the query serving it waits on a store that does not answer.
+// goroutines of their own, so that a read gives up at its own deadline (or
+// when its patience ends, if that is later) even when the query serving it
+// waits on a store that does not answer.
 func (b *userReads) read(ctx context.Context, key flexapi.UserKey) (flexapi.User, error) {
 	r := &userRead{ctx: ctx, key: key, done: make(chan struct{})}
 	b.mu.Lock()
@@ -60,13 +71,36 @@ func (b *userReads) read(ctx context.Context, key flexapi.UserKey) (flexapi.User
 		b.running++
 		go b.serve()
 	}
+	spell := b.spell()
 	b.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.user, r.err
+	case <-spell:
+	}
 	select {
 	case <-r.done:
 		return r.user, r.err
 	case <-ctx.Done():
 		return flexapi.User{}, wrap(ctx.Err())
 	}
+}
+
+// spell returns the channel that ends the current spell of patience,
+// beginning one if none is under way: one timer for all the reads that
+// wait meanwhile, rather than one each. b.mu is held.
+func (b *userReads) spell() <-chan struct{} {
+	if b.patient == nil {
+		end := make(chan struct{})
+		b.patient = end
+		time.AfterFunc(cmp.Or(b.patience, readPatience), func() {
+			b.mu.Lock()
+			b.patient = nil
+			b.mu.Unlock()
+			close(end)
+		})
+	}
+	return b.patient
 }
 
 // serve reads batches while reads wait.

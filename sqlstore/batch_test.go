@@ -407,3 +407,43 @@ func TestBatchedLookupQuotesEveryKey(t *testing.T) {
 		}
 	})
 }
+
+// watchfulContext counts the calls of Done: what watching it costs a
+// request's context is a timer.
+type watchfulContext struct {
+	context.Context
+	watched atomic.Int64
+}
+
+func (c *watchfulContext) Done() <-chan struct{} {
+	c.watched.Add(1)
+	return c.Context.Done()
+}
+
+// A read answered within its store's patience never watches its context; a
+// read that waits longer does, and gives up when it ends
+// (TestBatchedReadGivesUpWhileItsQueryHangs).
+func TestAnsweredReadsLeaveTheirContextAlone(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "flexapi.db"), CacheUsers(0))
+	s.reads.patience = time.Hour // however slow the machine, every read here is answered within it
+	a, b := twoTenants(t, s, 8)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	reads := make([]*watchfulContext, 0, len(a)+len(b))
+	for _, key := range append(a, b...) {
+		c := &watchfulContext{Context: ctx}
+		reads = append(reads, c)
+		wg.Go(func() {
+			if u, err := s.User(c, key); err != nil || u.FlexUserSID != key.FlexUserSID {
+				t.Errorf("read of %v: %+v, %v", key, u, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, c := range reads {
+		if n := c.watched.Load(); n != 0 {
+			t.Errorf("read %d watched its context %d times", i, n)
+		}
+	}
+}
