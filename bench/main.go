@@ -168,6 +168,9 @@ type startRow struct {
 
 // wrkRun drives url with the scenario for the configured time.
 func wrkRun(c config, url, mode string, users int) (result, error) {
+	if err := probe(url, mode, users); err != nil {
+		return result{}, err
+	}
 	script := filepath.Join(c.work, "bench.lua")
 	if err := os.WriteFile(script, []byte(wrkScript), 0o600); err != nil {
 		return result{}, err
@@ -197,14 +200,56 @@ func wrkRun(c config, url, mode string, users int) (result, error) {
 	if err := json.Unmarshal([]byte(line), &w); err != nil {
 		return result{}, fmt.Errorf("wrk printed no figures: %s", out)
 	}
-	errs := w.SocketErrors
-	switch mode {
-	case "miss", "malformed", "not-allowed": // a 404 or 405 by design
-	default:
-		errs += w.StatusErrors
+	// wrk counts the answers of 400 and up. Where every answer is a 404 or
+	// a 405 by design, the errors are the answers below 400; probe checked
+	// that the answer is the right one.
+	errs := w.SocketErrors + w.StatusErrors
+	if want := expectedStatus[mode]; want >= 400 {
+		errs = w.SocketErrors + w.Requests - w.StatusErrors
 	}
 	return result{rps: float64(w.Requests) / w.Seconds, requests: w.Requests,
 		p50: time.Duration(w.P50us) * time.Microsecond, p99: time.Duration(w.P99us) * time.Microsecond, errors: errs}, nil
+}
+
+// expectedStatus is the status of every answer of the modes whose answers
+// are all alike (an update or a mixed run changes what it reads).
+var expectedStatus = map[string]int{"fetch": http.StatusOK, "healthz": http.StatusOK, "miss": http.StatusNotFound,
+	"malformed": http.StatusNotFound, "not-allowed": http.StatusMethodNotAllowed}
+
+// probe sends one request of mode, as the load script does, and checks its
+// status: wrk counts answers of 400 and up alike, so that a run of 404s that
+// became 401s or 500s would pass for one that did not.
+func probe(url, mode string, users int) error {
+	want, ok := expectedStatus[mode]
+	if !ok {
+		return nil
+	}
+	method, path := http.MethodGet, fmt.Sprintf("/v2/Instances/%s/Users/FU%032x", instance, 0)
+	switch mode {
+	case "miss":
+		path = fmt.Sprintf("/v2/Instances/%s/Users/FU%032x", instance, users)
+	case "healthz":
+		path = "/healthz"
+	case "malformed":
+		path = fmt.Sprintf("/v2/Instances/%s/Users/FU%d", instance, 0)
+	case "not-allowed":
+		method = http.MethodDelete
+	}
+	req, err := http.NewRequest(method, url+path, nil)
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(account, token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != want {
+		return fmt.Errorf("%s %s%s answered %s; the %s scenario expects %d", method, url, path, res.Status, mode, want)
+	}
+	return nil
 }
 
 // load drives the process with the scenario for the configured time, and
