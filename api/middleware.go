@@ -36,9 +36,9 @@ func info(ctx context.Context) *requestInfo {
 func requestID(ctx context.Context) string { return info(ctx).id }
 
 // newRequestID is Twilio's shape of request id: RQ and 32 hex digits, from
-// the runtime's generator (ChaCha8, seeded from the system's randomness),
-// which costs a third of crypto/rand's system call. An id is a name, not a
-// secret: it needs to be unique, and 128 random bits are.
+// the runtime's generator (ChaCha8, seeded from the system's randomness) at
+// about half the cost of crypto/rand (48-67 against 99-129 ns). An id is a
+// name, not a secret: it needs to be unique, and 128 random bits are.
 func newRequestID() string {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
