@@ -2,9 +2,6 @@ package main
 
 import (
 	"crypto/subtle"
-	"encoding/binary"
-	"encoding/hex"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -60,10 +57,7 @@ func runBaseline(ln net.Listener, auth string, bodySize int, contract bool) erro
 	}
 	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		var raw [16]byte // the generator flexapi's request ids come from
-		binary.LittleEndian.PutUint64(raw[:8], rand.Uint64())
-		binary.LittleEndian.PutUint64(raw[8:], rand.Uint64())
-		id := "RQ" + hex.EncodeToString(raw[:])
+		id := api.NewRequestID()
 		h := w.Header()
 		h["Twilio-Request-Id"] = []string{id}
 		for k, v := range shared {
