@@ -22,7 +22,7 @@ import (
 //
 //	go run ./bench ab [-against HEAD] [-users 100000] [-rounds 5] [-duration 3s]
 //	                  [-scenarios fetch,healthz,miss,update] [-postgres URL]
-//	                  [-new-flags "…"] [-old-flags "…"]
+//	                  [-new-flags "…"] [-old-flags "…"] [-new-env "…"] [-old-env "…"]
 func runAB(args []string) error {
 	fs := flag.NewFlagSet("ab", flag.ContinueOnError)
 	against := fs.String("against", "HEAD", "the git revision of the old build; \".\" for the working tree's (to compare flags)")
@@ -30,6 +30,8 @@ func runAB(args []string) error {
 	scenarios := fs.String("scenarios", "fetch,healthz,miss,update", "scenarios of bench's load script: fetch, miss, healthz, update, mixed, malformed, not-allowed")
 	newFlags := fs.String("new-flags", "", "extra flags of the new build's serve, space-separated")
 	oldFlags := fs.String("old-flags", "", "extra flags of the old build's serve, space-separated")
+	newEnv := fs.String("new-env", "", "extra environment of the new build's serve, space-separated KEY=VALUE (GOMAXPROCS=1, say)")
+	oldEnv := fs.String("old-env", "", "extra environment of the old build's serve, space-separated KEY=VALUE")
 	var c config
 	fs.DurationVar(&c.duration, "duration", 3*time.Second, "length of each load run")
 	fs.IntVar(&c.rounds, "rounds", 5, "interleaved pairs of runs of each scenario")
@@ -55,6 +57,7 @@ func runAB(args []string) error {
 			return err
 		}
 	}
+	c.env, old.env = strings.Fields(*newEnv), strings.Fields(*oldEnv)
 	sides := []*abSide{{name: "new", c: c, flags: strings.Fields(*newFlags)}, {name: "old", c: old, flags: strings.Fields(*oldFlags)}}
 	for _, s := range sides {
 		defer s.stop()

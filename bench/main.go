@@ -43,8 +43,9 @@ type config struct {
 	connections int
 	postgres    string
 	prism       bool
-	work        string // scratch folder
-	flexapi     string // the built binary
+	work        string   // scratch folder
+	flexapi     string   // the built binary
+	env         []string // added to the environment of every serve started, as KEY=VALUE
 }
 
 func main() {
@@ -437,6 +438,9 @@ func startServe(c config, db string, flags ...string) (*process, time.Duration, 
 	}
 	cmd := exec.Command(c.flexapi, append([]string{"serve", "--db", db, "--addr", addr, "--log-format", "json"}, flags...)...)
 	cmd.Stdout, cmd.Stderr = nil, nil // the null device: the log is written, as in production, and dropped
+	if len(c.env) > 0 {
+		cmd.Env = append(os.Environ(), c.env...)
+	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, 0, err
