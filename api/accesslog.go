@@ -9,9 +9,9 @@ import (
 )
 
 // AccessLog writes the one line per request that the server logs, built by
-// hand into a buffer that a goroutine of its own writes out about every 10 ms
-// or 64 KiB: a request pays for an append, not for slog's formatting nor a
-// write to a pipe. A consumer too slow to keep up never blocks a request:
+// hand into a buffer that a goroutine of its own writes out about 10 ms after
+// its first line, or at 64 KiB: a request pays for an append, not for slog's
+// formatting nor a write to a pipe, and an idle server's writer sleeps. A consumer too slow to keep up never blocks a request:
 // past maxPending bytes waiting, lines are dropped and counted.
 type AccessLog struct {
 	w       io.Writer
@@ -42,15 +42,24 @@ func NewAccessLog(w io.Writer, format string, dropped func()) *AccessLog {
 	return l
 }
 
+// run writes the lines out. It sleeps while none wait, so that an idle
+// server wakes for nothing: the first line into an empty buffer wakes it,
+// and it lets more gather for accessFlushEvery, unless the buffer fills or
+// the log closes first.
 func (l *AccessLog) run() {
 	defer close(l.stopped)
-	t := time.NewTicker(accessFlushEvery)
-	defer t.Stop()
+	gather := time.NewTimer(accessFlushEvery)
+	gather.Stop()
 	var out []byte
 	for {
-		select {
-		case <-t.C:
-		case <-l.wake:
+		<-l.wake
+		if !l.due() {
+			gather.Reset(accessFlushEvery)
+			select {
+			case <-gather.C:
+			case <-l.wake:
+			}
+			gather.Stop()
 		}
 		l.mu.Lock()
 		out, l.buf = l.buf, out[:0]
@@ -63,6 +72,14 @@ func (l *AccessLog) run() {
 			return
 		}
 	}
+}
+
+// due tells whether what waits is to be written at once: the buffer is
+// full, or the log closed.
+func (l *AccessLog) due() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed || len(l.buf) >= accessFlushBytes
 }
 
 // Close writes every line logged so far, and stops the writer.
@@ -107,12 +124,13 @@ func (l *AccessLog) log(e accessEntry) {
 		}
 		return
 	}
+	first := len(l.buf) == 0
 	if l.json {
 		l.buf = appendJSONLine(l.buf, e, &l.stamp)
 	} else {
 		l.buf = appendTextLine(l.buf, e, &l.stamp)
 	}
-	if len(l.buf) >= accessFlushBytes {
+	if first || len(l.buf) >= accessFlushBytes {
 		select {
 		case l.wake <- struct{}{}:
 		default:

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/flexapi/flexapi/api"
 )
@@ -81,4 +82,25 @@ func TestSlowLogReaderNeverBlocksRequests(t *testing.T) {
 	close(w.release)
 	log.Close()
 	t.Logf("%d of 40000 lines dropped while the reader was stuck", dropped.Load())
+}
+
+// A line reaches the log's reader soon after it is logged, without more
+// lines or Close to push it out, and so does one logged after the writer
+// has gone back to sleep: the writer, which sleeps while no line waits, is
+// woken by the first.
+func TestAccessLogWritesLinesWithoutClose(t *testing.T) {
+	var out syncBuffer
+	log := api.NewAccessLog(&out, "text", nil)
+	defer log.Close()
+	for i, id := range []string{"RQ-first", "RQ-after-a-quiet-spell"} {
+		log.Log("GET", "/healthz", 200, time.Millisecond, id, "", 2)
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(out.String(), "request_id="+id) {
+			if time.Now().After(deadline) {
+				t.Fatalf("line %d not written 5 s after it was logged; the reader has:\n%s", i+1, out.String())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond) // several flush periods: the writer sleeps again
+	}
 }
