@@ -11,8 +11,9 @@ import (
 // AccessLog writes the one line per request that the server logs, built by
 // hand into a buffer that a goroutine of its own writes out about 10 ms after
 // its first line, or at 64 KiB: a request pays for an append, not for slog's
-// formatting nor a write to a pipe, and an idle server's writer sleeps. A consumer too slow to keep up never blocks a request:
-// past maxPending bytes waiting, lines are dropped and counted.
+// formatting nor a write to a pipe, and an idle server's writer sleeps. A
+// consumer too slow to keep up never blocks a request: past maxPending bytes
+// waiting, lines are dropped and counted.
 type AccessLog struct {
 	w       io.Writer
 	json    bool
