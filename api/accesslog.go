@@ -23,7 +23,7 @@ type AccessLog struct {
 	buf     []byte
 	closed  bool
 	stamp   stampCache
-	wake    chan struct{}
+	wake    chan struct{} // the first line into an empty buffer, a full buffer, or Close
 	stopped chan struct{}
 }
 
