@@ -54,18 +54,18 @@ type cacheState struct {
 }
 
 // cacheShard holds users, and apart the keys of users found absent, by a
-// hash of their key, with their blobs (see pack) in one buffer: maps
+// hash of their key, with their blobs (see pack) in one buffer: tables
 // and a buffer without pointers, which the garbage collector does not scan.
 // It counts its own hits and misses, so that concurrent reads of different
 // shards write no line in common.
 type cacheShard struct {
 	mu     sync.RWMutex
-	m      map[uint64]cachedUser
-	absent map[uint64]cachedUser // only the key's SIDs packed
-	blobs  []byte                // every entry's blob, and those of entries gone
+	m      entries
+	absent entries // only the key's SIDs packed
+	blobs  []byte  // every entry's blob, and those of entries gone
 	hits   atomic.Uint64
 	misses atomic.Uint64
-	_      [48]byte // 128 bytes in all: cache lines of its own, however aligned
+	_      [64]byte // 192 bytes in all: no line shared with the next shard's lock, however aligned
 }
 
 // cachedUser is a user as read in an epoch: where its blob is in its
@@ -87,17 +87,14 @@ func newUserCache(wal *walIndex, size int) *userCache {
 	// Absent users get an eighth as much room, apart: reads of made-up SIDs,
 	// however many, never push out the users that exist.
 	c.absentMax = max(1, c.perShard/8)
-	for i := range c.shards {
-		c.shards[i].m = make(map[uint64]cachedUser)
-		c.shards[i].absent = make(map[uint64]cachedUser)
-	}
 	c.state.Store(&cacheState{header: wal.header()})
 	return c
 }
 
-// hashed is key's hash, which keys the maps, and its shard.
+// hashed is key's hash, which keys the tables, and its shard. It is never
+// 0, which marks a table's free slots.
 func (c *userCache) hashed(key flexapi.UserKey) (uint64, *cacheShard) {
-	h := maphash.Comparable(c.seed, key)
+	h := max(1, maphash.Comparable(c.seed, key))
 	return h, &c.shards[h%cacheShards]
 }
 
@@ -147,11 +144,11 @@ func (c *userCache) get(key flexapi.UserKey) (u flexapi.User, found, hit bool, s
 	}
 	var blob string
 	sh.mu.RLock()
-	e, ok := sh.m[h]
+	e, ok := sh.m.get(h)
 	if found = ok && e.epoch == st.epoch && keyIs(sh.blob(e), key); found {
 		blob = string(sh.blob(e)) // the buffer's bytes are reused once the lock is let go
 	} else {
-		e, ok = sh.absent[h]
+		e, ok = sh.absent.get(h)
 		hit = ok && e.epoch == st.epoch && keyIs(sh.blob(e), key)
 	}
 	sh.mu.RUnlock()
@@ -187,19 +184,18 @@ func (c *userCache) put(st *cacheState, key flexapi.UserKey, u *flexapi.User) {
 	c.keep(sh, absent, h, st.epoch, blob)
 }
 
-// keep puts a user's blob, read in epoch, into one of sh's maps, whose lock
-// the caller holds, pushing out another entry when the map has no room for
-// one more.
+// keep puts a user's blob, read in epoch, into one of sh's tables, whose
+// lock the caller holds, pushing out another entry when the table has no
+// room for one more.
 func (c *userCache) keep(sh *cacheShard, absent bool, h uint64, epoch uint64, blob []byte) {
-	into, limit := sh.m, c.perShard
+	into, limit := &sh.m, c.perShard
 	if absent {
-		into, limit = sh.absent, c.absentMax
+		into, limit = &sh.absent, c.absentMax
 	}
-	if _, ok := into[h]; !ok && len(into) >= limit {
-		for k := range into { // an arbitrary entry: map order is random
-			delete(into, k)
+	if _, ok := into.get(h); !ok && into.len() >= limit {
+		if k, ok := into.any(); ok {
+			into.delete(k)
 			c.evictions.Add(1)
-			break
 		}
 	}
 	if len(sh.blobs)+len(blob) > cap(sh.blobs) {
@@ -208,7 +204,7 @@ func (c *userCache) keep(sh *cacheShard, absent bool, h uint64, epoch uint64, bl
 	if len(sh.blobs)+len(blob) > math.MaxUint32 {
 		return // not kept: a shard's blobs are addressed in 32 bits
 	}
-	into[h] = cachedUser{epoch: epoch, at: uint32(len(sh.blobs)), n: uint32(len(blob))}
+	into.set(h, cachedUser{epoch: epoch, at: uint32(len(sh.blobs)), n: uint32(len(blob))})
 	sh.blobs = append(sh.blobs, blob...)
 }
 
@@ -225,23 +221,25 @@ func (sh *cacheShard) blob(e cachedUser) []byte { return sh.blobs[e.at : e.at+e.
 // reading it takes.
 func (sh *cacheShard) compact(need int, epoch uint64) {
 	live := 0
-	for _, m := range [2]map[uint64]cachedUser{sh.m, sh.absent} {
-		for h, e := range m {
-			if e.epoch != epoch {
-				delete(m, h)
-				continue
+	for _, t := range [2]*entries{&sh.m, &sh.absent} {
+		for _, e := range t.slots {
+			if e.h != 0 && e.epoch == epoch {
+				live += int(e.n)
 			}
-			live += int(e.n)
 		}
 	}
 	blobs := make([]byte, 0, max(minBlobs, (live+need)*5/4))
-	for _, m := range [2]map[uint64]cachedUser{sh.m, sh.absent} {
-		for h, e := range m {
-			at := uint32(len(blobs))
-			blobs = append(blobs, sh.blob(e)...)
-			e.at = at
-			m[h] = e
+	for _, t := range [2]*entries{&sh.m, &sh.absent} {
+		var kept entries
+		for _, e := range t.slots {
+			if e.h != 0 && e.epoch == epoch {
+				at := uint32(len(blobs))
+				blobs = append(blobs, sh.blob(e.cachedUser)...)
+				e.at = at
+				kept.set(e.h, e.cachedUser)
+			}
 		}
+		*t = kept
 	}
 	sh.blobs = blobs
 }
@@ -277,8 +275,8 @@ func (c *userCache) writeBegun() func(before, after walHeader, wrote []userWrite
 			for _, w := range wrote {
 				h, sh := c.hashed(w.key)
 				sh.mu.Lock()
-				delete(sh.m, h) // or a user of the same hash: forgotten too, harmlessly
-				delete(sh.absent, h)
+				sh.m.delete(h) // or a user of the same hash: forgotten too, harmlessly
+				sh.absent.delete(h)
 				if w.now != nil {
 					c.keep(sh, false, h, st.epoch, pack(*w.now))
 				}
@@ -297,7 +295,7 @@ func (c *userCache) stats() flexapi.CacheStats {
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.RLock()
-		st.Users, st.Absent = st.Users+len(sh.m), st.Absent+len(sh.absent)
+		st.Users, st.Absent = st.Users+sh.m.len(), st.Absent+sh.absent.len()
 		sh.mu.RUnlock()
 		st.Hits, st.Misses = st.Hits+sh.hits.Load(), st.Misses+sh.misses.Load()
 	}

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/flexapi/flexapi"
 	"github.com/flexapi/flexapi/internal/pgtest"
@@ -583,9 +584,9 @@ func TestCacheBlobsStayWithTheirEntries(t *testing.T) {
 		for i := range c.shards {
 			sh := &c.shards[i]
 			live := 0
-			for _, m := range []map[uint64]cachedUser{sh.m, sh.absent} {
-				for _, e := range m {
-					live += int(e.n)
+			for _, t := range []entries{sh.m, sh.absent} {
+				for _, e := range t.slots {
+					live += int(e.n) // 0 in a free slot
 				}
 			}
 			if limit := max(minBlobs, live*3/2); cap(sh.blobs) > limit {
@@ -716,7 +717,7 @@ func BenchmarkCachedUserMemory(b *testing.B) {
 	users = nil
 	for b.Loop() {
 		for i := range s.cache.shards {
-			s.cache.shards[i].m, s.cache.shards[i].blobs = make(map[uint64]cachedUser), nil // the old ones are garbage by the next GC
+			s.cache.shards[i].m, s.cache.shards[i].blobs = entries{}, nil // the old ones are garbage by the next GC
 		}
 		var before, after runtime.MemStats
 		runtime.GC()
@@ -732,5 +733,40 @@ func BenchmarkCachedUserMemory(b *testing.B) {
 			b.Fatalf("the cache holds %d users, want %d", got, n)
 		}
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/user")
+	}
+}
+
+// BenchmarkCachedRead is a read from a full cache of 1,000 users, which
+// fit in the processor's caches, and of 1,000,000, which do not: each read
+// then waits on memory for the entry and the blob. The users are picked at
+// random, their keys written into one buffer, as a request's path is.
+func BenchmarkCachedRead(b *testing.B) {
+	for _, n := range []int{1_000, 1_000_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			s, err := Open(context.Background(), filepath.Join(b.TempDir(), "flexapi.db"), CacheUsers(n))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			const account, instance = "AC000000000000000000000000000000a1", "GO00000000000000000000000000000001"
+			st := s.cache.current()
+			for i := range n {
+				name, email, locale := fmt.Sprintf("agent%d", i), fmt.Sprintf("agent%d@example.com", i), "en-US"
+				u := flexapi.User{AccountSID: account, InstanceSID: instance, FlexUserSID: fmt.Sprintf("FU%032x", i),
+					Username: &name, Email: &email, Locale: &locale, Roles: []string{"agent"}}
+				s.cache.put(st, flexapi.UserKey{AccountSID: account, InstanceSID: instance, FlexUserSID: u.FlexUserSID}, &u)
+			}
+			sid := []byte("FU00000000000000000000000000000000")
+			b.ReportAllocs()
+			for b.Loop() {
+				for i, v := 33, rand.IntN(n); i >= 2; i, v = i-1, v>>4 {
+					sid[i] = "0123456789abcdef"[v&15]
+				}
+				key := flexapi.UserKey{AccountSID: account, InstanceSID: instance, FlexUserSID: unsafe.String(&sid[0], len(sid))}
+				if _, found, _, _ := s.cache.get(key); !found {
+					b.Fatalf("user %s not found in the cache", key.FlexUserSID)
+				}
+			}
+		})
 	}
 }
