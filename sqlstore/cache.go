@@ -10,8 +10,8 @@ import (
 )
 
 // DefaultCacheUsers is how many users an embedded store keeps in memory
-// unless told otherwise: about 50 MiB of them (BenchmarkCachedUserMemory
-// measures some 500 bytes a user).
+// unless told otherwise: about 40 MiB of them (BenchmarkCachedUserMemory
+// measures some 420 bytes a user at that size).
 const DefaultCacheUsers = 100_000
 
 // userCache keeps users read from a SQLite file in memory without giving up
