@@ -223,7 +223,7 @@ func (sh *cacheShard) compact(need int, epoch uint64) {
 	live := 0
 	for _, t := range [2]*entries{&sh.m, &sh.absent} {
 		for _, e := range t.slots {
-			if e.h != 0 && e.epoch == epoch {
+			if e.readIn(epoch) {
 				live += int(e.n)
 			}
 		}
@@ -232,7 +232,7 @@ func (sh *cacheShard) compact(need int, epoch uint64) {
 	for _, t := range [2]*entries{&sh.m, &sh.absent} {
 		var kept entries
 		for _, e := range t.slots {
-			if e.h != 0 && e.epoch == epoch {
+			if e.readIn(epoch) {
 				at := uint32(len(blobs))
 				blobs = append(blobs, sh.blob(e.cachedUser)...)
 				e.at = at

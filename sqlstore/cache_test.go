@@ -682,6 +682,14 @@ func TestNoCacheWithoutWAL(t *testing.T) {
 	}
 }
 
+// benchAgent is the i-th user of the cache's benchmarks, shaped like
+// bench's: SIDs, username, e-mail, locale, a role.
+func benchAgent(i int) flexapi.User {
+	name, email, locale := fmt.Sprintf("agent%d", i), fmt.Sprintf("agent%d@example.com", i), "en-US"
+	return flexapi.User{FlexUserSID: fmt.Sprintf("FU%032x", i), Username: &name, Email: &email,
+		Locale: &locale, Roles: []string{"agent"}}
+}
+
 // BenchmarkCachedUserMemory reports the heap that the cache takes per user
 // held, for users shaped like bench's (SIDs, username, e-mail, locale, a
 // role).
@@ -703,9 +711,7 @@ func BenchmarkCachedUserMemory(b *testing.B) {
 	}
 	var users []flexapi.User
 	for i := range n {
-		name, email, locale := fmt.Sprintf("agent%d", i), fmt.Sprintf("agent%d@example.com", i), "en-US"
-		users = append(users, flexapi.User{FlexUserSID: fmt.Sprintf("FU%032x", i), Username: &name, Email: &email,
-			Locale: &locale, Roles: []string{"agent"}})
+		users = append(users, benchAgent(i))
 	}
 	if _, err := s.UpsertUsers(ctx, in, users); err != nil {
 		b.Fatal(err)
@@ -751,9 +757,8 @@ func BenchmarkCachedRead(b *testing.B) {
 			const account, instance = "AC000000000000000000000000000000a1", "GO00000000000000000000000000000001"
 			st := s.cache.current()
 			for i := range n {
-				name, email, locale := fmt.Sprintf("agent%d", i), fmt.Sprintf("agent%d@example.com", i), "en-US"
-				u := flexapi.User{AccountSID: account, InstanceSID: instance, FlexUserSID: fmt.Sprintf("FU%032x", i),
-					Username: &name, Email: &email, Locale: &locale, Roles: []string{"agent"}}
+				u := benchAgent(i)
+				u.AccountSID, u.InstanceSID = account, instance
 				s.cache.put(st, flexapi.UserKey{AccountSID: account, InstanceSID: instance, FlexUserSID: u.FlexUserSID}, &u)
 			}
 			sid := []byte("FU00000000000000000000000000000000")

@@ -19,6 +19,10 @@ type entry struct {
 	cachedUser
 }
 
+// readIn tells whether the slot holds an entry read in epoch: a free
+// slot's epoch is 0, as is the first epoch's.
+func (e entry) readIn(epoch uint64) bool { return e.h != 0 && e.epoch == epoch }
+
 // minEntries is the least room a table grows to.
 const minEntries = 16
 
