@@ -135,6 +135,14 @@ func TestOneAccountCannotTakeEverySlot(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("the trickled bodies held their slots for %v; the body deadline is 500ms", d)
 	}
+	// Their answers are sent after their slots are given back: the account is
+	// served again.
+	for i := range 3 {
+		res := h.do(request{method: "GET", path: "/v2/Instances/" + instanceA + "/Users/" + userA, auth: credA})
+		if res.status != 200 {
+			t.Errorf("request %d of the account after its trickles ended: %d; want 200", i, res.status)
+		}
+	}
 }
 
 // A malformed query value is a 400 naming the parameter, not ignored.
