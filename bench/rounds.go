@@ -38,13 +38,18 @@ type subject struct {
 	users                 int
 	server                *process
 	raw                   *sqlstore.Store // for updates: the store's own rate is measured just before, in the same round
-	rounds                []round
+	// beside, when set, is run right beside this subject in every round,
+	// before it or after it in turn, so that the two compare directly:
+	// two runs seconds apart, with no baseline run between them.
+	beside *subject
+	rounds []round
 }
 
 // round is one paired measurement of a subject.
 type round struct {
 	run, baseline result
 	raw           float64 // the raw store's update rate, for updates
+	beside        result  // the run of the subject's beside subject, in this round
 }
 
 func (b *bench) stop() {
@@ -98,6 +103,9 @@ func (b *bench) setUp(c config) error {
 		}
 		b.servers = append(b.servers, p)
 		b.add("prism", "static mock fetch", "fetch", 1000, p)
+	}
+	if whole, small := b.wholeCache(); whole != nil {
+		whole.beside = small
 	}
 	return nil
 }
@@ -245,13 +253,30 @@ func (b *bench) measure(c config) error {
 					return err
 				}
 			}
-			if one.run, err = s.server.load(c, s.mode, s.users); err != nil {
+			if one.run, one.beside, err = s.loadBeside(c, r%2 == 1); err != nil {
 				return err
 			}
 			s.rounds = append(s.rounds, one)
 		}
 	}
 	return nil
+}
+
+// loadBeside runs s, and its beside subject when it has one, that one
+// first when besideFirst.
+func (s *subject) loadBeside(c config, besideFirst bool) (run, beside result, err error) {
+	if s.beside != nil && besideFirst {
+		if beside, err = s.beside.server.load(c, s.beside.mode, s.beside.users); err != nil {
+			return run, beside, err
+		}
+	}
+	if run, err = s.server.load(c, s.mode, s.users); err != nil {
+		return run, beside, err
+	}
+	if s.beside != nil && !besideFirst {
+		beside, err = s.beside.server.load(c, s.beside.mode, s.beside.users)
+	}
+	return run, beside, err
 }
 
 // startBaseline starts the bare baseline, or with contract the baseline that
@@ -405,10 +430,10 @@ func (b *bench) report(c config) error {
 	return t.Flush()
 }
 
-// reportWholeCache prints fetch with a cache that holds every user against
-// fetch at the smallest size, each as its ratio to its own baseline run.
-func (b *bench) reportWholeCache() {
-	var whole, small *subject
+// wholeCache is the subject of fetch with a cache that holds every user,
+// and fetch at the smallest size, which it is measured against; nil when
+// the run has not both.
+func (b *bench) wholeCache() (whole, small *subject) {
 	for _, s := range b.subjects {
 		switch {
 		case s.scenario == "fetch, whole cache":
@@ -417,11 +442,25 @@ func (b *bench) reportWholeCache() {
 			small = s
 		}
 	}
-	if whole == nil || small == nil || len(whole.rounds) != len(small.rounds) {
+	if whole == nil || small == nil {
+		return nil, nil
+	}
+	return whole, small
+}
+
+// reportWholeCache prints fetch with a cache that holds every user against
+// fetch at the smallest size: as the median of the pairs of runs side by
+// side in each round, and as the two subjects' ratios to their own
+// baseline runs, which compounds the noise of four runs.
+func (b *bench) reportWholeCache() {
+	whole, small := b.wholeCache()
+	if whole == nil || len(whole.rounds) != len(small.rounds) {
 		return
 	}
-	per := against(whole, small)
-	fmt.Printf("\nfetch at %d users, cache holding all: %s × fetch at %d users\n", whole.users, spanned(per, ratio), small.users)
+	side := func(r round) float64 { return r.run.rps / r.beside.rps }
+	fmt.Printf("\nfetch at %d users, cache holding all: %s × fetch at %d users run beside it in each round (CPU a request %.2f×);\n",
+		whole.users, spanned(whole.rounds, side), small.users, median(whole.rounds, func(r round) float64 { return float64(r.run.cpu) / float64(r.beside.cpu) }))
+	fmt.Printf("  %s as the ratio of their ratios to their own baseline runs\n", spanned(against(whole, small), ratio))
 }
 
 // against pairs each round of s with the same round of yardstick, each as
