@@ -262,20 +262,21 @@ func (b *bench) measure(c config) error {
 	return nil
 }
 
+// load runs s's scenario once against its server.
+func (s *subject) load(c config) (result, error) { return s.server.load(c, s.mode, s.users) }
+
 // loadBeside runs s, and its beside subject when it has one, that one
 // first when besideFirst.
 func (s *subject) loadBeside(c config, besideFirst bool) (run, beside result, err error) {
 	if s.beside != nil && besideFirst {
-		if beside, err = s.beside.server.load(c, s.beside.mode, s.beside.users); err != nil {
+		if beside, err = s.beside.load(c); err != nil {
 			return run, beside, err
 		}
 	}
-	if run, err = s.server.load(c, s.mode, s.users); err != nil {
+	if run, err = s.load(c); err != nil || s.beside == nil || besideFirst {
 		return run, beside, err
 	}
-	if s.beside != nil && !besideFirst {
-		beside, err = s.beside.server.load(c, s.beside.mode, s.beside.users)
-	}
+	beside, err = s.beside.load(c)
 	return run, beside, err
 }
 

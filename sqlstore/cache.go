@@ -220,17 +220,19 @@ func (sh *cacheShard) blob(e cachedUser) []byte { return sh.blobs[e.at : e.at+e.
 // in all. The old buffer is garbage at once: no reader holds the lock that
 // reading it takes.
 func (sh *cacheShard) compact(need int, epoch uint64) {
-	live := 0
-	for _, t := range [2]*entries{&sh.m, &sh.absent} {
+	tables := [2]*entries{&sh.m, &sh.absent}
+	live, count := 0, [2]int{}
+	for i, t := range tables {
 		for _, e := range t.slots {
 			if e.readIn(epoch) {
 				live += int(e.n)
+				count[i]++
 			}
 		}
 	}
 	blobs := make([]byte, 0, max(minBlobs, (live+need)*5/4))
-	for _, t := range [2]*entries{&sh.m, &sh.absent} {
-		var kept entries
+	for i, t := range tables {
+		kept := withRoom(count[i]) // sized once, rather than grown step by step
 		for _, e := range t.slots {
 			if e.readIn(epoch) {
 				at := uint32(len(blobs))

@@ -28,6 +28,15 @@ const minEntries = 16
 
 func (t *entries) len() int { return t.n }
 
+// withRoom is an empty table that holds n entries without growing.
+func withRoom(n int) entries {
+	size := minEntries
+	for 4*n > 3*size { // set's bound: at most three quarters full
+		size *= 2
+	}
+	return entries{slots: make([]entry, size)}
+}
+
 // home is where h's probe begins. The shard is chosen by h's low bits, the
 // same for every hash of a shard, so the slot is chosen by others.
 func (t *entries) home(h uint64) int { return int(h>>8) & (len(t.slots) - 1) }

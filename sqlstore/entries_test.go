@@ -78,3 +78,21 @@ func TestEntriesAnyReachesEveryEntry(t *testing.T) {
 		t.Fatalf("after deleting all, any found one or len is %d", tab.len())
 	}
 }
+
+// withRoom makes the smallest table that takes n entries without growing,
+// as compact needs.
+func TestEntriesWithRoomHoldWithoutGrowing(t *testing.T) {
+	for n := range 300 {
+		tab := withRoom(n)
+		size := len(tab.slots)
+		for i := range uint64(n) {
+			tab.set(i<<8|1, cachedUser{n: 1})
+		}
+		if len(tab.slots) != size || tab.len() != n {
+			t.Fatalf("withRoom(%d): %d slots grew to %d for %d entries", n, size, len(tab.slots), tab.len())
+		}
+		if size > minEntries && 4*n <= 3*(size/2) {
+			t.Fatalf("withRoom(%d): %d slots, where %d would do", n, size, size/2)
+		}
+	}
+}
