@@ -20,7 +20,7 @@ import (
 // requests a second, p99 and the server's CPU a request, as medians over the
 // rounds: how a change is judged on a shared, noisy machine.
 //
-//	go run ./bench ab [-against HEAD] [-users 100000] [-rounds 5] [-duration 3s]
+//	go run ./bench ab [-against HEAD] [-users 100000] [-rounds 5] [-duration 3s] [-warm-up 0s]
 //	                  [-scenarios fetch,healthz,miss,update] [-postgres URL]
 //	                  [-new-flags "…"] [-old-flags "…"] [-new-env "…"] [-old-env "…"]
 func runAB(args []string) error {
@@ -34,6 +34,7 @@ func runAB(args []string) error {
 	oldEnv := fs.String("old-env", "", "extra environment of the old build's serve, space-separated KEY=VALUE")
 	var c config
 	fs.DurationVar(&c.duration, "duration", 3*time.Second, "length of each load run")
+	fs.DurationVar(&c.warmUp, "warm-up", warmUpRun, "length of the unmeasured run of the same scenario before each load run (0: none)")
 	fs.IntVar(&c.rounds, "rounds", 5, "interleaved pairs of runs of each scenario")
 	fs.IntVar(&c.connections, "connections", 64, "concurrent connections of the load generator")
 	fs.StringVar(&c.postgres, "postgres", "", "serve from this PostgreSQL database (a schema of its own for each build) instead of SQLite files")
