@@ -367,6 +367,11 @@ func p99Ratio(r round) float64 { return float64(r.run.p99) / float64(r.baseline.
 func cpuRatio(r round) float64 { return float64(r.run.cpu) / float64(r.baseline.cpu) }
 func rps(r round) float64      { return r.run.rps }
 
+// besideRatio and besideCPURatio compare a run with its beside subject's run
+// in the same round.
+func besideRatio(r round) float64    { return r.run.rps / r.beside.rps }
+func besideCPURatio(r round) float64 { return float64(r.run.cpu) / float64(r.beside.cpu) }
+
 func (b *bench) report(c config) error {
 	var all []round // every baseline run, for its own row
 	for _, s := range b.subjects {
@@ -458,9 +463,8 @@ func (b *bench) reportWholeCache() {
 	if whole == nil || len(whole.rounds) != len(small.rounds) {
 		return
 	}
-	side := func(r round) float64 { return r.run.rps / r.beside.rps }
 	fmt.Printf("\nfetch at %d users, cache holding all: %s × fetch at %d users run beside it in each round (CPU a request %.2f×);\n",
-		whole.users, spanned(whole.rounds, side), small.users, median(whole.rounds, func(r round) float64 { return float64(r.run.cpu) / float64(r.beside.cpu) }))
+		whole.users, spanned(whole.rounds, besideRatio), small.users, median(whole.rounds, besideCPURatio))
 	fmt.Printf("  %s as the ratio of their ratios to their own baseline runs\n", spanned(against(whole, small), ratio))
 }
 

@@ -28,10 +28,14 @@ const minEntries = 16
 
 func (t *entries) len() int { return t.n }
 
+// holds reports whether a table of size slots takes n entries: at most
+// three quarters full, so that probes stay short.
+func holds(size, n int) bool { return 4*n <= 3*size }
+
 // withRoom is an empty table that holds n entries without growing.
 func withRoom(n int) entries {
 	size := minEntries
-	for 4*n > 3*size { // set's bound: at most three quarters full
+	for !holds(size, n) {
 		size *= 2
 	}
 	return entries{slots: make([]entry, size)}
@@ -57,7 +61,7 @@ func (t *entries) get(h uint64) (cachedUser, bool) {
 
 // set keeps e for h, in place of what h had.
 func (t *entries) set(h uint64, e cachedUser) {
-	if 4*(t.n+1) > 3*len(t.slots) { // at most three quarters full: probes stay short
+	if !holds(len(t.slots), t.n+1) {
 		t.grow()
 	}
 	i := t.home(h)
