@@ -33,7 +33,7 @@ func runAB(args []string) error {
 	newEnv := fs.String("new-env", "", "extra environment of the new build's serve, space-separated KEY=VALUE (GOMAXPROCS=1, say)")
 	oldEnv := fs.String("old-env", "", "extra environment of the old build's serve, space-separated KEY=VALUE")
 	var c config
-	fs.DurationVar(&c.duration, "duration", 3*time.Second, "length of each load run")
+	fs.DurationVar(&c.duration, "duration", 3*time.Second, "length of each load run, in whole seconds")
 	fs.DurationVar(&c.warmUp, "warm-up", warmUpRun, "length of the unmeasured run of the same scenario before each load run (0: none)")
 	fs.IntVar(&c.rounds, "rounds", 5, "interleaved pairs of runs of each scenario")
 	fs.IntVar(&c.connections, "connections", 64, "concurrent connections of the load generator")
@@ -43,6 +43,9 @@ func runAB(args []string) error {
 	}
 	if c.rounds < 1 || *users < 1 {
 		return errors.New("-rounds and -users: at least one")
+	}
+	if err := c.checkRunLengths(); err != nil {
+		return err
 	}
 	if err := ensureWrk(); err != nil {
 		return err

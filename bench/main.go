@@ -71,7 +71,7 @@ func main() {
 func run() error {
 	var c config
 	sizes := flag.String("sizes", "1000,100000,1000000", "numbers of users to measure with")
-	flag.DurationVar(&c.duration, "duration", 2*time.Second, "length of each load run")
+	flag.DurationVar(&c.duration, "duration", 2*time.Second, "length of each load run, in whole seconds")
 	flag.DurationVar(&c.warmUp, "warm-up", warmUpRun, "length of the unmeasured run of the same scenario before each load run (0: none)")
 	flag.IntVar(&c.rounds, "rounds", 5, "rounds: each measures every scenario once, each run right after a run of the baseline")
 	flag.IntVar(&c.connections, "connections", 64, "concurrent connections of the load generator")
@@ -87,6 +87,9 @@ func run() error {
 	}
 	if c.rounds < 1 {
 		return errors.New("-rounds: at least one")
+	}
+	if err := c.checkRunLengths(); err != nil {
+		return err
 	}
 	if err := ensureWrk(); err != nil {
 		return err
@@ -127,6 +130,26 @@ func (c *config) workspace(prefix string) (cleanup func(), err error) {
 		return nil, fmt.Errorf("go build: %v\n%s (run bench from the repository's root)", err, b)
 	}
 	return cleanup, nil
+}
+
+// checkRunLengths refuses a run length wrk cannot take: it counts in whole
+// seconds, and 500ms would otherwise fail only once the servers are up, with
+// wrk's usage text.
+func (c config) checkRunLengths() error {
+	if err := wholeSeconds("-duration", c.duration); err != nil {
+		return err
+	}
+	if c.warmUp == 0 { // no warm-up
+		return nil
+	}
+	return wholeSeconds("-warm-up", c.warmUp)
+}
+
+func wholeSeconds(flag string, d time.Duration) error {
+	if d < time.Second || d%time.Second != 0 {
+		return fmt.Errorf("%s %v: wrk runs for whole seconds (1s, 2s, 1m30s …)", flag, d)
+	}
+	return nil
 }
 
 // mainSize is the size at which every scenario runs: 100,000 when asked for.
@@ -178,7 +201,7 @@ func wrkRun(c config, url, mode string, users int) (result, error) {
 	if err := os.WriteFile(script, []byte(wrkScript), 0o600); err != nil {
 		return result{}, err
 	}
-	cmd := exec.Command("wrk", "-t2", "-c"+strconv.Itoa(c.connections), "-d"+c.duration.String(), "--latency", "-s", script, url)
+	cmd := exec.Command("wrk", "-t2", "-c"+strconv.Itoa(c.connections), "-d"+strconv.Itoa(int(c.duration/time.Second))+"s", "--latency", "-s", script, url)
 	nonce := strconv.Itoa(rand.IntN(1 << 30)) // see wrkScript
 	cmd.Env = append(os.Environ(), "BENCH_USERS="+strconv.Itoa(users), "BENCH_INSTANCE="+instance, "BENCH_MODE="+mode, "BENCH_NONCE="+nonce,
 		"BENCH_AUTH="+base64.StdEncoding.EncodeToString([]byte(account+":"+token)))

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// wrk takes its -d in whole seconds, so bench must refuse anything else
+// before it starts servers, and let every whole-second length through.
+func TestCheckRunLengths(t *testing.T) {
+	for _, tc := range []struct {
+		duration, warmUp time.Duration
+		ok               bool
+	}{
+		{2 * time.Second, 0, true},
+		{90 * time.Second, time.Second, true},
+		{500 * time.Millisecond, 0, false},
+		{0, 0, false},
+		{1500 * time.Millisecond, 0, false},
+		{2 * time.Second, 500 * time.Millisecond, false},
+		{2 * time.Second, -time.Second, false},
+	} {
+		err := config{duration: tc.duration, warmUp: tc.warmUp}.checkRunLengths()
+		if (err == nil) != tc.ok {
+			t.Errorf("-duration %v -warm-up %v: error %v, want ok=%v", tc.duration, tc.warmUp, err, tc.ok)
+		}
+	}
+}
