@@ -192,11 +192,9 @@ type startRow struct {
 	before     cacheCounts // when the rounds began
 }
 
-// wrkRun drives url with the scenario for the configured time.
+// wrkRun drives url with the scenario for the configured time; load has
+// probed it first.
 func wrkRun(c config, url, mode string, users int) (result, error) {
-	if err := probe(url, mode, users); err != nil {
-		return result{}, err
-	}
 	script := filepath.Join(c.work, "bench.lua")
 	if err := os.WriteFile(script, []byte(wrkScript), 0o600); err != nil {
 		return result{}, err
@@ -287,9 +285,13 @@ func probe(url, mode string, users int) error {
 // runs stay comparable with earlier ones by default.
 const warmUpRun = 0
 
-// load drives the process with the scenario for the configured time, after
-// an unmeasured run of c.warmUp, and notes the CPU it spent a request.
+// load checks one request of the scenario, drives the process with it for
+// the configured time, after an unmeasured run of c.warmUp, and notes the
+// CPU it spent a request.
 func (p *process) load(c config, mode string, users int) (result, error) {
+	if err := probe(p.url(), mode, users); err != nil {
+		return result{}, err
+	}
 	if c.warmUp > 0 {
 		warm := c
 		warm.duration = c.warmUp
