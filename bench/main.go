@@ -145,6 +145,10 @@ func (c config) checkRunLengths() error {
 	return wholeSeconds("-warm-up", c.warmUp)
 }
 
+// wrkDuration is the run length as wrk takes it, and as reports print it:
+// whole seconds (90s, where Go would write 1m30s).
+func (c config) wrkDuration() string { return strconv.Itoa(int(c.duration/time.Second)) + "s" }
+
 func wholeSeconds(flag string, d time.Duration) error {
 	if d < time.Second || d%time.Second != 0 {
 		return fmt.Errorf("%s %v: wrk runs for whole seconds (1s, 2s, 1m30s …)", flag, d)
@@ -199,7 +203,7 @@ func wrkRun(c config, url, mode string, users int) (result, error) {
 	if err := os.WriteFile(script, []byte(wrkScript), 0o600); err != nil {
 		return result{}, err
 	}
-	cmd := exec.Command("wrk", "-t2", "-c"+strconv.Itoa(c.connections), "-d"+strconv.Itoa(int(c.duration/time.Second))+"s", "--latency", "-s", script, url)
+	cmd := exec.Command("wrk", "-t2", "-c"+strconv.Itoa(c.connections), "-d"+c.wrkDuration(), "--latency", "-s", script, url)
 	nonce := strconv.Itoa(rand.IntN(1 << 30)) // see wrkScript
 	cmd.Env = append(os.Environ(), "BENCH_USERS="+strconv.Itoa(users), "BENCH_INSTANCE="+instance, "BENCH_MODE="+mode, "BENCH_NONCE="+nonce,
 		"BENCH_AUTH="+base64.StdEncoding.EncodeToString([]byte(account+":"+token)))

@@ -26,3 +26,12 @@ func TestCheckRunLengths(t *testing.T) {
 		}
 	}
 }
+
+// Reports print the run length as wrk is given it: 90s, not Go's 1m30s.
+func TestWrkDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{2 * time.Second: "2s", 90 * time.Second: "90s", time.Hour: "3600s"} {
+		if got := (config{duration: d}).wrkDuration(); got != want {
+			t.Errorf("-duration %v: wrk gets -d%s, want -d%s", d, got, want)
+		}
+	}
+}
