@@ -109,6 +109,9 @@ func run() error {
 		if b.starts[i].before, err = b.starts[i].server.cacheCounts(); err != nil {
 			return err
 		}
+		if b.starts[i].diskBefore, err = b.starts[i].server.diskReadMiB(); err != nil {
+			return err
+		}
 	}
 	if err := b.measure(c); err != nil {
 		return err
@@ -194,6 +197,7 @@ type startRow struct {
 	startup    time.Duration
 	server     *process
 	before     cacheCounts // when the rounds began
+	diskBefore float64     // MiB read from the disk when the rounds began
 }
 
 // wrkRun drives url with the scenario for the configured time; load has
@@ -380,6 +384,28 @@ func (p *process) cpuTime() (time.Duration, error) {
 		ticks += n
 	}
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// diskReadMiB is what the process has had read from the disk for it so far
+// (read_bytes of /proc/PID/io): its reads of files that were not in the
+// system's memory.
+func (p *process) diskReadMiB() (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	n, err := readBytes(b)
+	return float64(n) / (1 << 20), err
+}
+
+// readBytes is the read_bytes field of a /proc/PID/io.
+func readBytes(io []byte) (int64, error) {
+	for _, line := range strings.Split(string(io), "\n") {
+		if rest, ok := strings.CutPrefix(line, "read_bytes:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+		}
+	}
+	return 0, errors.New("no read_bytes in /proc/PID/io")
 }
 
 // cacheCounts are a server's cache hits and misses so far, from its metrics.

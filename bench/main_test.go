@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"testing"
 	"time"
 )
@@ -33,5 +34,23 @@ func TestWrkDuration(t *testing.T) {
 		if got := (config{duration: d}).wrkDuration(); got != want {
 			t.Errorf("-duration %v: wrk gets -d%s, want -d%s", d, got, want)
 		}
+	}
+}
+
+func TestReadBytes(t *testing.T) {
+	io := []byte("rchar: 5\nwchar: 9\nsyscr: 1\nsyscw: 1\nread_bytes: 779812864\nwrite_bytes: 32768\ncancelled_write_bytes: 0\n")
+	if n, err := readBytes(io); err != nil || n != 779812864 {
+		t.Fatalf("readBytes = %d, %v; want 779812864", n, err)
+	}
+	if _, err := readBytes([]byte("rchar: 5\n")); err == nil {
+		t.Fatal("readBytes of an io file without read_bytes gave no error")
+	}
+	// And the running kernel's own file, as bench reads its servers'.
+	own, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		t.Skipf("no /proc/self/io here: %v", err)
+	}
+	if n, err := readBytes(own); err != nil || n < 0 {
+		t.Fatalf("readBytes(/proc/self/io) = %d, %v", n, err)
 	}
 }

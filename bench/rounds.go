@@ -420,7 +420,7 @@ func (b *bench) report(c config) error {
 	b.reportWholeCache()
 	fmt.Println()
 	t = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(t, "users\tcache\timport users/s\tstart-up to ready (median of 3)\tresident memory after the rounds\treads from the cache in the rounds\t")
+	fmt.Fprintln(t, "users\tcache\timport users/s\tstart-up to ready (median of 3)\tresident memory after the rounds\treads from the cache in the rounds\tread from the disk in the rounds\t")
 	for _, s := range b.starts {
 		cache := "default"
 		if s.cache > 0 {
@@ -430,8 +430,12 @@ func (b *bench) report(c config) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(t, "%d\t%s\t%.0f\t%s\t%.1f MiB\t%.1f %%\t\n", s.users, cache, s.importRate, s.startup.Round(100*time.Microsecond),
-			s.server.rssMiB(), 100*after.hitRate(s.before))
+		disk, err := s.server.diskReadMiB()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(t, "%d\t%s\t%.0f\t%s\t%.1f MiB\t%.1f %%\t%.1f MiB\t\n", s.users, cache, s.importRate, s.startup.Round(100*time.Microsecond),
+			s.server.rssMiB(), 100*after.hitRate(s.before), disk-s.diskBefore)
 	}
 	return t.Flush()
 }
