@@ -351,13 +351,20 @@ func (p *process) rssMiB() float64 {
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
+	rss, _ := procField(status, "VmRSS")
+	kb, _ := strconv.ParseFloat(strings.TrimSuffix(rss, " kB"), 64)
+	return kb / 1024
+}
+
+// procField is the value of the line "key: value" of a /proc file such as
+// status or io.
+func procField(file []byte, key string) (string, bool) {
+	for _, line := range strings.Split(string(file), "\n") {
+		if rest, ok := strings.CutPrefix(line, key+":"); ok {
+			return strings.TrimSpace(rest), true
 		}
 	}
-	return 0
+	return "", false
 }
 
 // cpuTime is the user and system CPU the process has used, from /proc.
@@ -400,12 +407,11 @@ func (p *process) diskReadMiB() (float64, error) {
 
 // readBytes is the read_bytes field of a /proc/PID/io.
 func readBytes(io []byte) (int64, error) {
-	for _, line := range strings.Split(string(io), "\n") {
-		if rest, ok := strings.CutPrefix(line, "read_bytes:"); ok {
-			return strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
-		}
+	n, ok := procField(io, "read_bytes")
+	if !ok {
+		return 0, errors.New("no read_bytes in /proc/PID/io")
 	}
-	return 0, errors.New("no read_bytes in /proc/PID/io")
+	return strconv.ParseInt(n, 10, 64)
 }
 
 // cacheCounts are a server's cache hits and misses so far, from its metrics.

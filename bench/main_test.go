@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 )
@@ -45,12 +46,25 @@ func TestReadBytes(t *testing.T) {
 	if _, err := readBytes([]byte("rchar: 5\n")); err == nil {
 		t.Fatal("readBytes of an io file without read_bytes gave no error")
 	}
-	// And the running kernel's own file, as bench reads its servers'.
-	own, err := os.ReadFile("/proc/self/io")
-	if err != nil {
+}
+
+// bench reads its servers' /proc files as it reads this test's own here.
+func TestProcFiles(t *testing.T) {
+	if _, err := os.Stat("/proc/self/io"); err != nil {
 		t.Skipf("no /proc/self/io here: %v", err)
 	}
-	if n, err := readBytes(own); err != nil || n < 0 {
-		t.Fatalf("readBytes(/proc/self/io) = %d, %v", n, err)
+	self, err := os.FindProcess(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: &exec.Cmd{Process: self}}
+	if rss := p.rssMiB(); rss <= 0 {
+		t.Errorf("rssMiB = %v, want the test's resident memory", rss)
+	}
+	if mib, err := p.diskReadMiB(); err != nil || mib < 0 {
+		t.Errorf("diskReadMiB = %v, %v", mib, err)
+	}
+	if cpu, err := p.cpuTime(); err != nil || cpu < 0 {
+		t.Errorf("cpuTime = %v, %v", cpu, err)
 	}
 }
