@@ -106,10 +106,7 @@ func run() error {
 		return err
 	}
 	for i := range b.starts {
-		if b.starts[i].before, err = b.starts[i].server.cacheCounts(); err != nil {
-			return err
-		}
-		if b.starts[i].diskBefore, err = b.starts[i].server.diskReadMiB(); err != nil {
+		if b.starts[i].before, err = b.starts[i].server.reads(); err != nil {
 			return err
 		}
 	}
@@ -196,8 +193,7 @@ type startRow struct {
 	importRate float64
 	startup    time.Duration
 	server     *process
-	before     cacheCounts // when the rounds began
-	diskBefore float64     // MiB read from the disk when the rounds began
+	before     reads // when the rounds began
 }
 
 // wrkRun drives url with the scenario for the configured time; load has
@@ -347,13 +343,18 @@ func (p *process) url() string { return "http://" + p.addr }
 
 // rssMiB is the resident memory of the process now.
 func (p *process) rssMiB() float64 {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	status, err := p.procFile("status")
 	if err != nil {
 		return 0
 	}
 	rss, _ := procField(status, "VmRSS")
 	kb, _ := strconv.ParseFloat(strings.TrimSuffix(rss, " kB"), 64)
 	return kb / 1024
+}
+
+// procFile is the process's file name under /proc.
+func (p *process) procFile(name string) ([]byte, error) {
+	return os.ReadFile(fmt.Sprintf("/proc/%d/%s", p.cmd.Process.Pid, name))
 }
 
 // procField is the value of the line "key: value" of a /proc file such as
@@ -371,7 +372,7 @@ func procField(file []byte, key string) (string, bool) {
 // Linux counts it in clock ticks of 1/100 s (USER_HZ) on every platform Go
 // supports.
 func (p *process) cpuTime() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	b, err := p.procFile("stat")
 	if err != nil {
 		return 0, err
 	}
@@ -397,7 +398,7 @@ func (p *process) cpuTime() (time.Duration, error) {
 // (read_bytes of /proc/PID/io): its reads of files that were not in the
 // system's memory.
 func (p *process) diskReadMiB() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", p.cmd.Process.Pid))
+	b, err := p.procFile("io")
 	if err != nil {
 		return 0, err
 	}
@@ -412,6 +413,22 @@ func readBytes(io []byte) (int64, error) {
 		return 0, errors.New("no read_bytes in /proc/PID/io")
 	}
 	return strconv.ParseInt(n, 10, 64)
+}
+
+// reads are where a server's reads have gone so far: to its cache or past
+// it, and to the disk.
+type reads struct {
+	cache   cacheCounts
+	diskMiB float64
+}
+
+func (p *process) reads() (reads, error) {
+	cache, err := p.cacheCounts()
+	if err != nil {
+		return reads{}, err
+	}
+	disk, err := p.diskReadMiB()
+	return reads{cache: cache, diskMiB: disk}, err
 }
 
 // cacheCounts are a server's cache hits and misses so far, from its metrics.

@@ -426,16 +426,12 @@ func (b *bench) report(c config) error {
 		if s.cache > 0 {
 			cache = strconv.Itoa(s.cache)
 		}
-		after, err := s.server.cacheCounts()
-		if err != nil {
-			return err
-		}
-		disk, err := s.server.diskReadMiB()
+		after, err := s.server.reads()
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(t, "%d\t%s\t%.0f\t%s\t%.1f MiB\t%.1f %%\t%.1f MiB\t\n", s.users, cache, s.importRate, s.startup.Round(100*time.Microsecond),
-			s.server.rssMiB(), 100*after.hitRate(s.before), disk-s.diskBefore)
+			s.server.rssMiB(), 100*after.cache.hitRate(s.before.cache), after.diskMiB-s.before.diskMiB)
 	}
 	return t.Flush()
 }
