@@ -254,8 +254,7 @@ func fromCache(t *testing.T, s *Store, key flexapi.UserKey) flexapi.User {
 
 // A write through the store itself changes only the user it wrote: the
 // commit is known to be the only one since the header the cache holds. An
-// update keeps the user as the file now holds it; a write that does not say
-// what it left (a deprovision) forgets the user.
+// update keeps the user as the file now holds it.
 func TestOwnWritesChangeOnlyTheirUsers(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "flexapi.db")
 	s := coherenceStore(t, db)
@@ -284,11 +283,51 @@ func TestOwnWritesChangeOnlyTheirUsers(t *testing.T) {
 			t.Fatalf("after write %d, the cache forgot a user that was not written", n)
 		}
 	}
-	if err := s.DeprovisionUser(ctx, keys[2]); err != nil {
+}
+
+// Provision and deprovision keep the users they write as the file holds
+// them: a new user, one deactivated and one reactivated, with a worker's
+// attributes and every field a provision sets. The rest stay cached.
+func TestLifecycleWritesKeepTheirUsers(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "flexapi.db")
+	s := coherenceStore(t, db)
+	keys := coherenceKeys()
+	ctx := context.Background()
+	if _, err := s.User(ctx, keys[1]); err != nil {
 		t.Fatal(err)
 	}
-	if cached(s, keys[2]) || !cached(s, keys[1]) {
-		t.Errorf("after a deprovision, the user deprovisioned is cached: %v; another: %v; want false, true", cached(s, keys[2]), cached(s, keys[1]))
+	p := flexapi.Provision{Username: "kept", Email: "kept@example.com", FullName: "Kept User",
+		Roles: []string{"agent", "wfo.quality_process_manager"}, WorkerAttributes: `{"skills":["billing"]}`}
+	u, created, err := s.ProvisionUser(ctx, keys[0].AccountSID, keys[0].InstanceSID, p)
+	if err != nil || !created {
+		t.Fatalf("provision: created %v, %v", created, err)
+	}
+	key := flexapi.UserKey{AccountSID: u.AccountSID, InstanceSID: u.InstanceSID, FlexUserSID: u.FlexUserSID}
+	steps := []struct {
+		name  string
+		write func() error
+	}{
+		{"a new user's provision", func() error { return nil }},
+		{"a deprovision", func() error { return s.DeprovisionUser(ctx, key) }},
+		{"a reactivating provision", func() error {
+			p.Email, p.WorkerAttributes = "back@example.com", ""
+			_, _, err := s.ProvisionUser(ctx, key.AccountSID, key.InstanceSID, p)
+			return err
+		}},
+	}
+	for _, step := range steps {
+		if err := step.write(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if got, want := fromCache(t, s, key), uncachedUser(t, db, key); !reflect.DeepEqual(got, want) {
+			t.Fatalf("after %s, the cache holds\n%+v\nand the file\n%+v", step.name, got, want)
+		}
+		if !cached(s, keys[1]) {
+			t.Fatalf("after %s, the cache forgot a user that was not written", step.name)
+		}
+	}
+	if u := fromCache(t, s, key); u.Deactivated() || *u.Email != "back@example.com" {
+		t.Errorf("the reactivated user is cached as %+v", u)
 	}
 }
 

@@ -11,10 +11,12 @@ import (
 // ProvisionUser makes the instance hold p's user: a new one (created true)
 // when no user has p.Username, or the user that has it brought to p's
 // values, reactivated if it was deactivated. Provisions into one instance
-// take turns, so that concurrent ones of a new username make one user.
+// take turns, so that concurrent ones of a new username make one user. The
+// cache keeps the user as written, so that the fetch that follows a
+// provision comes from memory.
 func (s *Store) ProvisionUser(ctx context.Context, account, instance string, p flexapi.Provision) (u flexapi.User, created bool, err error) {
 	wrote := func() []userWrite {
-		return []userWrite{{key: flexapi.UserKey{AccountSID: account, InstanceSID: instance, FlexUserSID: u.FlexUserSID}}}
+		return []userWrite{{key: flexapi.UserKey{AccountSID: account, InstanceSID: instance, FlexUserSID: u.FlexUserSID}, now: &u}}
 	}
 	err = s.inTxFor(ctx, wrote, func(tx *sql.Tx) error {
 		in, err := s.instanceOf(ctx, tx, account, instance, s.dialect.lockInstance)
@@ -44,9 +46,11 @@ func (s *Store) ProvisionUser(ctx context.Context, account, instance string, p f
 // deactivation date and no worker. A user deactivated already is left as it
 // is.
 func (s *Store) DeprovisionUser(ctx context.Context, key flexapi.UserKey) error {
-	return s.inTxFor(ctx, only(key), func(tx *sql.Tx) error {
-		u, err := s.lockedUser(ctx, tx, key)
-		if err != nil {
+	var u flexapi.User
+	wrote := func() []userWrite { return []userWrite{{key: key, now: &u}} }
+	return s.inTxFor(ctx, wrote, func(tx *sql.Tx) error {
+		var err error
+		if u, err = s.lockedUser(ctx, tx, key); err != nil {
 			return err
 		}
 		now := s.now().UTC().Truncate(1e9)
