@@ -298,16 +298,19 @@ func TestLifecycleWritesKeepTheirUsers(t *testing.T) {
 	}
 	p := flexapi.Provision{Username: "kept", Email: "kept@example.com", FullName: "Kept User",
 		Roles: []string{"agent", "wfo.quality_process_manager"}, WorkerAttributes: `{"skills":["billing"]}`}
-	u, created, err := s.ProvisionUser(ctx, keys[0].AccountSID, keys[0].InstanceSID, p)
-	if err != nil || !created {
-		t.Fatalf("provision: created %v, %v", created, err)
-	}
-	key := flexapi.UserKey{AccountSID: u.AccountSID, InstanceSID: u.InstanceSID, FlexUserSID: u.FlexUserSID}
+	key := flexapi.UserKey{AccountSID: keys[0].AccountSID, InstanceSID: keys[0].InstanceSID} // its SID once made
 	steps := []struct {
 		name  string
 		write func() error
 	}{
-		{"a new user's provision", func() error { return nil }},
+		{"a new user's provision", func() error {
+			u, created, err := s.ProvisionUser(ctx, key.AccountSID, key.InstanceSID, p)
+			if err == nil && !created {
+				err = fmt.Errorf("user %s was not created", u.FlexUserSID)
+			}
+			key.FlexUserSID = u.FlexUserSID
+			return err
+		}},
 		{"a deprovision", func() error { return s.DeprovisionUser(ctx, key) }},
 		{"a reactivating provision", func() error {
 			p.Email, p.WorkerAttributes = "back@example.com", ""
