@@ -352,7 +352,7 @@ func (p *process) rssMiB() float64 {
 	return kb / 1024
 }
 
-// procFile is the process's file name under /proc.
+// procFile reads the process's file name under /proc.
 func (p *process) procFile(name string) ([]byte, error) {
 	return os.ReadFile(fmt.Sprintf("/proc/%d/%s", p.cmd.Process.Pid, name))
 }

@@ -308,3 +308,9 @@ func (c *userCache) stats() flexapi.CacheStats {
 func only(key flexapi.UserKey) func() []userWrite {
 	return func() []userWrite { return []userWrite{{key: key}} }
 }
+
+// kept names one user written, for inTxFor, as *now holds it once the
+// write's transaction has run.
+func kept(key flexapi.UserKey, now *flexapi.User) func() []userWrite {
+	return func() []userWrite { return []userWrite{{key: key, now: now}} }
+}

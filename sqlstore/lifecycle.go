@@ -47,8 +47,7 @@ func (s *Store) ProvisionUser(ctx context.Context, account, instance string, p f
 // is.
 func (s *Store) DeprovisionUser(ctx context.Context, key flexapi.UserKey) error {
 	var u flexapi.User
-	wrote := func() []userWrite { return []userWrite{{key: key, now: &u}} }
-	return s.inTxFor(ctx, wrote, func(tx *sql.Tx) error {
+	return s.inTxFor(ctx, kept(key, &u), func(tx *sql.Tx) error {
 		var err error
 		if u, err = s.lockedUser(ctx, tx, key); err != nil {
 			return err

@@ -271,8 +271,7 @@ func (s *Store) lockedUser(ctx context.Context, tx *sql.Tx, key flexapi.UserKey)
 // changes nothing leaves the user as it was.
 func (s *Store) UpdateUser(ctx context.Context, key flexapi.UserKey, upd flexapi.UserUpdate) (flexapi.User, error) {
 	var u flexapi.User
-	wrote := func() []userWrite { return []userWrite{{key: key, now: &u}} } // u as the row now holds it
-	err := s.inTxFor(ctx, wrote, func(tx *sql.Tx) error {
+	err := s.inTxFor(ctx, kept(key, &u), func(tx *sql.Tx) error {
 		var err error
 		if u, err = s.lockedUser(ctx, tx, key); err != nil {
 			return err
