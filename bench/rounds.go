@@ -433,7 +433,11 @@ func (b *bench) report(c config) error {
 		fmt.Fprintf(t, "%d\t%s\t%.0f\t%s\t%.1f MiB\t%.1f %%\t%.1f MiB\t\n", s.users, cache, s.importRate, s.startup.Round(100*time.Microsecond),
 			s.server.rssMiB(), 100*after.cache.hitRate(s.before.cache), after.diskMiB-s.before.diskMiB)
 	}
-	return t.Flush()
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	fmt.Println(reclaimNote(damonAdmin))
+	return nil
 }
 
 // wholeCache is the subject of fetch with a cache that holds every user,
