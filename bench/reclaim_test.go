@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,13 +42,8 @@ var proactiveReclaim = map[string]string{
 
 func TestPageoutSchemes(t *testing.T) {
 	with := func(changes map[string]string) map[string]string {
-		files := map[string]string{}
-		for k, v := range proactiveReclaim {
-			files[k] = v
-		}
-		for k, v := range changes {
-			files[k] = v
-		}
+		files := maps.Clone(proactiveReclaim)
+		maps.Copy(files, changes)
 		return files
 	}
 	for _, tc := range []struct {
