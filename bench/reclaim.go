@@ -21,25 +21,18 @@ const damonAdmin = "/sys/kernel/mm/damon/admin/kdamonds"
 // prints them beside its disk-read column, which they explain.
 func pageoutSchemes(root string) []string {
 	var found []string
-	kdamonds, _ := filepath.Glob(filepath.Join(root, "[0-9]*"))
-	for _, kd := range kdamonds {
-		if sysfsValue(kd, "state") != "on" {
+	schemes, _ := filepath.Glob(filepath.Join(root, "[0-9]*", "contexts", "[0-9]*", "schemes", "[0-9]*"))
+	for _, scheme := range schemes {
+		context := filepath.Dir(filepath.Dir(scheme))
+		kdamond := filepath.Dir(filepath.Dir(context))
+		if sysfsValue(kdamond, "state") != "on" || sysfsValue(scheme, "action") != "pageout" {
 			continue
 		}
-		contexts, _ := filepath.Glob(filepath.Join(kd, "contexts", "[0-9]*"))
-		for _, ctx := range contexts {
-			aggregation, err := strconv.ParseInt(sysfsValue(ctx, "monitoring_attrs/intervals/aggr_us"), 10, 64)
-			if err != nil {
-				continue
-			}
-			schemes, _ := filepath.Glob(filepath.Join(ctx, "schemes", "[0-9]*"))
-			for _, scheme := range schemes {
-				if sysfsValue(scheme, "action") != "pageout" {
-					continue
-				}
-				found = append(found, describeScheme(filepath.Base(kd), scheme, time.Duration(aggregation)*time.Microsecond))
-			}
+		aggregation, err := strconv.ParseInt(sysfsValue(context, "monitoring_attrs/intervals/aggr_us"), 10, 64)
+		if err != nil {
+			continue
 		}
+		found = append(found, describeScheme(filepath.Base(kdamond), scheme, time.Duration(aggregation)*time.Microsecond))
 	}
 	return found
 }
@@ -63,13 +56,11 @@ func describeScheme(kdamond, scheme string, aggregation time.Duration) string {
 // "filters", and a matching filter there always excludes; later ones add
 // core_filters and ops_filters, whose "allow" says which way a filter goes.
 func sparesAnonymous(scheme string) bool {
-	for _, list := range []string{"filters", "core_filters", "ops_filters"} {
-		filters, _ := filepath.Glob(filepath.Join(scheme, list, "[0-9]*"))
-		for _, f := range filters {
-			allow := sysfsValue(f, "allow")
-			if sysfsValue(f, "type") == "anon" && sysfsValue(f, "matching") == "Y" && (allow == "" || allow == "N") {
-				return true
-			}
+	filters, _ := filepath.Glob(filepath.Join(scheme, "*filters", "[0-9]*")) // filters, core_filters, ops_filters
+	for _, f := range filters {
+		allow := sysfsValue(f, "allow")
+		if sysfsValue(f, "type") == "anon" && sysfsValue(f, "matching") == "Y" && (allow == "" || allow == "N") {
+			return true
 		}
 	}
 	return false
