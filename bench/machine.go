@@ -16,9 +16,8 @@ const (
 
 // machineLine names the machine a run measured, for the header of its
 // table. The same build's ratios differ from one processor model to the
-// next (the README's runs show it), and reading the clock costs several
-// times as much through kvm-clock as through the TSC, so a table is only
-// read right beside its machine.
+// next (the README's runs show it), and the cost of reading the clock with
+// the clock source, so a table is only read right beside its machine.
 func machineLine(cpuinfo, clocksource string) string {
 	line := "machine: " + describeProcessor(cpuinfo)
 	if cs := strings.TrimSpace(clocksource); cs != "" {
