@@ -10,8 +10,8 @@ import (
 
 // Where Linux names the processor and the clock that time.Now reads.
 const (
-	cpuinfoPath     = "/proc/cpuinfo"
-	clocksourcePath = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
+	cpuinfoPath    = "/proc/cpuinfo"
+	clocksourceDir = "/sys/devices/system/clocksource/clocksource0"
 )
 
 // machineLine names the machine a run measured, for the header of its
@@ -20,8 +20,8 @@ const (
 // the clock source, so a table is only read right beside its machine.
 func machineLine(cpuinfo, clocksource string) string {
 	line := "machine: " + describeProcessor(cpuinfo)
-	if cs := strings.TrimSpace(clocksource); cs != "" {
-		line += ", clocksource " + cs
+	if clocksource != "" {
+		line += ", clocksource " + clocksource
 	}
 	return line
 }
@@ -57,6 +57,5 @@ func describeProcessor(cpuinfo string) string {
 // cannot read, it leaves out.
 func thisMachine() string {
 	cpuinfo, _ := os.ReadFile(cpuinfoPath)
-	clocksource, _ := os.ReadFile(clocksourcePath)
-	return machineLine(string(cpuinfo), string(clocksource))
+	return machineLine(string(cpuinfo), sysfsValue(clocksourceDir, "current_clocksource"))
 }

@@ -26,7 +26,7 @@ func TestMachineLine(t *testing.T) {
 	cases := []struct {
 		name, cpuinfo, clocksource, want string
 	}{
-		{"first processor and clocksource", epycCPUInfo, "kvm-clock\n",
+		{"first processor and clocksource", epycCPUInfo, "kvm-clock",
 			"machine: AMD EPYC (family 26 model 2) at 2.1 GHz, clocksource kvm-clock"},
 		{"no clocksource file", epycCPUInfo, "",
 			"machine: AMD EPYC (family 26 model 2) at 2.1 GHz"},
