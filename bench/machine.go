@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 )
 
 // Where Linux names the processor and the clock that time.Now reads.
@@ -30,24 +28,19 @@ func machineLine(cpuinfo, clocksource string) string {
 // model name, family and model, and clock: "AMD EPYC (family 26 model 2) at
 // 2.1 GHz".
 func describeProcessor(cpuinfo string) string {
-	fields := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(cpuinfo))
-	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) == "" && len(fields) > 0 {
-			break // the first processor's block ends: the others repeat it
-		}
-		if key, value, ok := strings.Cut(sc.Text(), ":"); ok {
-			fields[strings.TrimSpace(key)] = strings.TrimSpace(value)
-		}
+	file := []byte(cpuinfo)
+	field := func(key string) string {
+		value, _ := procField(file, key) // the first processor's: the others repeat it
+		return value
 	}
-	s := fields["model name"]
+	s := field("model name")
 	if s == "" {
 		s = "an unnamed processor"
 	}
-	if family, model := fields["cpu family"], fields["model"]; family != "" && model != "" {
+	if family, model := field("cpu family"), field("model"); family != "" && model != "" {
 		s += fmt.Sprintf(" (family %s model %s)", family, model)
 	}
-	if mhz, err := strconv.ParseFloat(fields["cpu MHz"], 64); err == nil && mhz > 0 {
+	if mhz, err := strconv.ParseFloat(field("cpu MHz"), 64); err == nil && mhz > 0 {
 		s += fmt.Sprintf(" at %.1f GHz", mhz/1000)
 	}
 	return s

@@ -358,11 +358,11 @@ func (p *process) procFile(name string) ([]byte, error) {
 }
 
 // procField is the value of the line "key: value" of a /proc file such as
-// status or io.
+// status, io or cpuinfo (whose keys are padded with tabs before the colon).
 func procField(file []byte, key string) (string, bool) {
 	for _, line := range strings.Split(string(file), "\n") {
-		if rest, ok := strings.CutPrefix(line, key+":"); ok {
-			return strings.TrimSpace(rest), true
+		if k, value, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(value), true
 		}
 	}
 	return "", false
