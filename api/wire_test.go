@@ -285,7 +285,14 @@ func TestHeadersOnEveryResponse(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, req := range reqs {
+		before := time.Now().Truncate(time.Second)
 		res := h.do(req)
+		after := time.Now()
+		if dates := res.header.Values("Date"); len(dates) != 1 {
+			t.Errorf("%s %s: Date %q; want one", req.method, req.path, dates)
+		} else if d, err := http.ParseTime(dates[0]); err != nil || !strings.HasSuffix(dates[0], " GMT") || d.Before(before) || d.After(after) {
+			t.Errorf("%s %s: Date %q, not a GMT time between %v and %v (%v)", req.method, req.path, dates[0], before, after, err)
+		}
 		id := res.header.Get("Twilio-Request-Id")
 		if !requestIDPattern.MatchString(id) || seen[id] {
 			t.Errorf("%s %s: Twilio-Request-Id %q; want a new RQ id", req.method, req.path, id)
