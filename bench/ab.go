@@ -165,7 +165,7 @@ func reportAB(c config, against string, users int, modes []string, pairs map[str
 		store = "PostgreSQL"
 	}
 	fmt.Printf("\nflexapi ab, %s: the working tree (new) against %s (old), %s, %d users, wrk -t2 -c%d -d%s, %d interleaved pairs\n",
-		time.Now().UTC().Format("2006-01-02 15:04"), against, store, users, c.connections, c.wrkDuration(), c.rounds)
+		runTime(), against, store, users, c.connections, c.wrkDuration(), c.rounds)
 	fmt.Println(thisMachine())
 	fmt.Println("ratios are new/old, medians over the pairs (lowest–highest); CPU is the server's, from /proc")
 	fmt.Println()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 )
 
 // Where Linux names the processor and the clock that time.Now reads.
@@ -52,3 +53,7 @@ func thisMachine() string {
 	cpuinfo, _ := os.ReadFile(cpuinfoPath)
 	return machineLine(string(cpuinfo), sysfsValue(clocksourceDir, "current_clocksource"))
 }
+
+// runTime is when a table was made, in UTC to the minute, for the header of
+// bench's and bench ab's tables, above the machine's line.
+func runTime() string { return time.Now().UTC().Format("2006-01-02 15:04") }

@@ -380,7 +380,7 @@ func (b *bench) report(c config) error {
 		}
 	}
 	contract := b.subjects[0]
-	fmt.Printf("\nflexapi bench, %s, wrk -t2 -c%d -d%s, %d rounds, %d cores\n", time.Now().UTC().Format("2006-01-02 15:04"), c.connections, c.wrkDuration(), c.rounds, numCPU())
+	fmt.Printf("\nflexapi bench, %s, wrk -t2 -c%d -d%s, %d rounds, %d cores\n", runTime(), c.connections, c.wrkDuration(), c.rounds, numCPU())
 	fmt.Println(thisMachine())
 	fmt.Println("figures are medians over the rounds; a ratio is the median of a run against the baseline run just before it (lowest–highest round)")
 	fmt.Println("CPU a request is the server process's own, from /proc (PostgreSQL's is not counted)")
